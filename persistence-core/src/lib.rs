@@ -1,0 +1,59 @@
+//! Persistent attributes for Alexa skills, the way the official ASK SDKs keep them, with
+//! optimistic concurrency added.
+//!
+//! A skill keeps a JSON object per user or device ([`Attributes`]) under a key made from the
+//! request ([`KeyGenerator`]: user ID, device ID, person ID, or your own). Storage is any
+//! [`PersistenceAdapter`]: `persistence-dynamodb`, `persistence-s3`, `persistence-memory`, or
+//! yours. Every read returns a [`Version`]; a save can require it ([`SaveMode::IfVersion`]) so
+//! that two devices writing at once never silently lose an update, and
+//! [`PersistenceAdapterExt::update`] does read-modify-write with retries for you.
+//!
+//! This crate knows no AWS type: backends live in their own crates and depend on this one.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use persistence_core::{envelope::RequestEnvelope, KeyGenerator, PersistenceAdapter,
+//!     PersistenceAdapterExt, UserIdKey};
+//!
+//! /// Counts a user's visits, whatever the storage.
+//! async fn on_launch(store: Arc<dyn PersistenceAdapter>, request_json: &str)
+//!     -> Result<u64, Box<dyn std::error::Error>>
+//! {
+//!     let envelope: RequestEnvelope = serde_json::from_str(request_json)?;
+//!     let key = UserIdKey.key(&envelope)?;
+//!     let visits = store.update(&key, |attrs| {
+//!         let n = attrs.get("visits").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
+//!         attrs.insert("visits".into(), n.into());
+//!         n
+//!     }).await?;
+//!     Ok(visits)
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! ## Features
+//! - `conformance`: the [`conformance`] suite every backend's tests run.
+
+mod adapter;
+mod attributes;
+mod error;
+mod key;
+mod keygen;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use adapter::{
+    PersistenceAdapter, PersistenceAdapterExt, RetryPolicy, SaveMode, Stored, UpdateOutcome,
+    Version,
+};
+pub use attributes::{Attributes, json_type_name};
+pub use error::{BoxError, Error, Result};
+pub use key::{MAX_KEY_BYTES, RedactedKey, validate_key};
+pub use keygen::{
+    BoxKeyGenerator, DEVICE_ID_FIELD, DeviceIdKey, KeyGenerator, KeySource, PersonIdKey,
+    USER_ID_FIELD, UserIdKey, envelope,
+};
+
+/// `async_trait`, re-exported so adapters implement [`PersistenceAdapter`] with the same version.
+pub use async_trait::async_trait;

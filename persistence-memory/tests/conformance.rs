@@ -1,0 +1,27 @@
+//! The whole conformance suite against the memory backend.
+
+use std::sync::Arc;
+
+use persistence_core::{MAX_KEY_BYTES, PersistenceAdapter, conformance};
+use persistence_memory::MemoryAdapter;
+
+persistence_core::conformance_tests!(async {
+    (
+        Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>,
+        MAX_KEY_BYTES,
+    )
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_clones_behave_as_two_instances() {
+    let a = MemoryAdapter::new();
+    let b = a.clone();
+    conformance::versions_across_instances(&a, &b).await;
+    let report = conformance::update_contention(&[Arc::new(a), Arc::new(b)], 16, 20).await;
+    eprintln!("{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_passes() {
+    conformance::run_all(Arc::new(MemoryAdapter::new()), MAX_KEY_BYTES).await;
+}
