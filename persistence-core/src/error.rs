@@ -122,6 +122,16 @@ pub enum Error {
         resource: String,
     },
 
+    /// The resource exists but cannot be used as configured (e.g. a table whose key schema is
+    /// not the one the adapter was built for).
+    #[error("{resource} cannot be used: {detail}")]
+    Incompatible {
+        /// The resource, e.g. `DynamoDB table 'skill'`.
+        resource: String,
+        /// What does not match, with what was expected.
+        detail: String,
+    },
+
     /// A setting the adapter needs is missing or invalid (e.g. no table name in the environment).
     #[error("persistence is not configured: {what}")]
     NotConfigured {

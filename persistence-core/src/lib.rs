@@ -35,6 +35,7 @@
 //! - `conformance`: the [`conformance`] suite every backend's tests run.
 
 mod adapter;
+pub mod budget;
 mod attributes;
 mod error;
 mod key;
