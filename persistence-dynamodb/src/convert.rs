@@ -31,7 +31,10 @@ impl std::fmt::Display for ConvertError {
 
 /// Checks that DynamoDB can store `attrs` exactly and returns the item size it adds, in bytes,
 /// as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per element).
-pub(crate) fn check_and_measure(attrs: &Map<String, Value>, root: &str) -> Result<usize, ConvertError> {
+pub(crate) fn check_and_measure(
+    attrs: &Map<String, Value>,
+    root: &str,
+) -> Result<usize, ConvertError> {
     let mut size = 3;
     for (k, v) in attrs {
         let path = format!("{root}.{k}");
@@ -96,7 +99,9 @@ fn number_size(text: &str) -> usize {
 }
 
 /// JSON attributes to a DynamoDB map value. Call [`check_and_measure`] first.
-pub(crate) fn to_attribute_value(attrs: &Map<String, Value>) -> Result<AttributeValue, ConvertError> {
+pub(crate) fn to_attribute_value(
+    attrs: &Map<String, Value>,
+) -> Result<AttributeValue, ConvertError> {
     serde_dynamo::to_attribute_value(attrs).map_err(|e| ConvertError {
         path: "attributes".into(),
         detail: e.to_string(),
@@ -122,7 +127,9 @@ pub(crate) fn to_json(av: &AttributeValue, path: &str) -> Result<Value, ConvertE
                 .map(|(i, v)| to_json(v, &format!("{path}[{i}]")))
                 .collect::<Result<_, _>>()?,
         ),
-        AttributeValue::Ss(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ss(items) => {
+            Value::Array(items.iter().cloned().map(Value::String).collect())
+        }
         AttributeValue::Ns(items) => Value::Array(
             items
                 .iter()

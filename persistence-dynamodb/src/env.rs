@@ -42,7 +42,10 @@ impl DynamoDbAdapter {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
             .timeout_config(timeout);
-        if let Some(region) = std::env::var(REGION_VAR).ok().filter(|r| !r.trim().is_empty()) {
+        if let Some(region) = std::env::var(REGION_VAR)
+            .ok()
+            .filter(|r| !r.trim().is_empty())
+        {
             loader = loader.region(Region::new(region));
         }
         let config = loader.load().await;

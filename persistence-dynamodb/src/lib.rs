@@ -177,7 +177,10 @@ impl DynamoDbAdapter {
     }
 
     fn key_value(&self, key: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([(self.partition_key.clone(), AttributeValue::S(key.to_owned()))])
+        HashMap::from([(
+            self.partition_key.clone(),
+            AttributeValue::S(key.to_owned()),
+        )])
     }
 
     fn corrupt(&self, key: &str, detail: impl Into<String>) -> Error {
@@ -206,9 +209,15 @@ impl DynamoDbAdapter {
 fn log_outcome<T>(op: &'static str, table: &str, key: &str, started: Instant, r: &Result<T>) {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     match r {
-        Ok(_) => tracing::debug!(table, op, key = %RedactedKey::new(key), latency_ms, outcome = "ok", "dynamodb"),
-        Err(e) if e.is_conflict() => tracing::debug!(table, op, key = %RedactedKey::new(key), latency_ms, outcome = "conflict", "dynamodb"),
-        Err(e) => tracing::warn!(table, op, key = %RedactedKey::new(key), latency_ms, outcome = "error", error = %e, "dynamodb"),
+        Ok(_) => {
+            tracing::debug!(table, op, key = %RedactedKey::new(key), latency_ms, outcome = "ok", "dynamodb")
+        }
+        Err(e) if e.is_conflict() => {
+            tracing::debug!(table, op, key = %RedactedKey::new(key), latency_ms, outcome = "conflict", "dynamodb")
+        }
+        Err(e) => {
+            tracing::warn!(table, op, key = %RedactedKey::new(key), latency_ms, outcome = "error", error = %e, "dynamodb")
+        }
     }
 }
 

@@ -170,7 +170,10 @@ impl DynamoDbAdapter {
                 tracing::info!(table = %self.table, "creating table");
                 Ok(())
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
                 tracing::info!(table = %self.table, "table is being created by someone else");
                 Ok(())
             }
