@@ -35,8 +35,8 @@
 //! - `conformance`: the [`conformance`] suite every backend's tests run.
 
 mod adapter;
-pub mod budget;
 mod attributes;
+pub mod budget;
 mod error;
 mod key;
 mod keygen;

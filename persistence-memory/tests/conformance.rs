@@ -6,10 +6,10 @@ use persistence_core::{MAX_KEY_BYTES, PersistenceAdapter, conformance};
 use persistence_memory::MemoryAdapter;
 
 persistence_core::conformance_tests!(async {
-    (
+    Some((
         Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>,
         MAX_KEY_BYTES,
-    )
+    ))
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,1 +1,182 @@
-//! Cross-backend integration tests live in `tests/`; this library holds their shared harness.
+//! The harness the cross-backend integration tests share: where the emulator is, and fresh
+//! DynamoDB tables and S3 buckets for each test.
+//!
+//! The endpoint comes from `AWS_ENDPOINT_URL` (set by `scripts/test.sh`, which runs LocalStack on
+//! loopback without Docker). When it is unset, LocalStack is started through `testcontainers`
+//! (image tag pinned). When neither works, tests fail under CI (`CI` set) and are skipped with a
+//! loud message elsewhere.
+#![allow(clippy::panic)]
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use persistence_core::PersistenceAdapter;
+use persistence_dynamodb::DynamoDbAdapter;
+use persistence_s3::S3Adapter;
+use tokio::sync::OnceCell;
+
+/// The LocalStack image tag used when the tests start it with testcontainers. Newer images ask
+/// for an auth token.
+pub const LOCALSTACK_IMAGE_TAG: &str = "4.5";
+
+/// Where the emulator is.
+#[derive(Debug)]
+pub struct Emulator {
+    /// Its endpoint URL, e.g. `http://127.0.0.1:4566`.
+    pub endpoint: String,
+    /// What serves it, for messages.
+    pub description: String,
+}
+
+static EMULATOR: OnceCell<Option<Emulator>> = OnceCell::const_new();
+
+/// The emulator for this test run, or `None` (after a loud message) when there is none and this
+/// is not CI. Under CI a missing emulator fails the test.
+pub async fn emulator() -> Option<&'static Emulator> {
+    EMULATOR.get_or_init(find_emulator).await.as_ref()
+}
+
+async fn find_emulator() -> Option<Emulator> {
+    if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| !e.is_empty())
+    {
+        let description = std::env::var("ALEXA_PERSISTENCE_EMULATOR_VERSION")
+            .unwrap_or_else(|_| "an external emulator".into());
+        eprintln!("integration tests: using {description} at {endpoint}");
+        return Some(Emulator {
+            endpoint,
+            description,
+        });
+    }
+    match start_container().await {
+        Ok(e) => Some(e),
+        Err(why) => {
+            let msg = format!(
+                "no emulator: AWS_ENDPOINT_URL is unset and LocalStack could not be started \
+                 with testcontainers ({why}). Run the tests with scripts/test.sh, which starts \
+                 LocalStack without Docker."
+            );
+            if std::env::var_os("CI").is_some() {
+                panic!("{msg}");
+            }
+            eprintln!("\n!!!!!!!! SKIPPING integration test: {msg}\n");
+            None
+        }
+    }
+}
+
+async fn start_container() -> Result<Emulator, String> {
+    use testcontainers_modules::localstack::LocalStack;
+    use testcontainers_modules::testcontainers::ImageExt;
+    use testcontainers_modules::testcontainers::runners::AsyncRunner;
+
+    let container = LocalStack::default()
+        .with_tag(LOCALSTACK_IMAGE_TAG)
+        .with_env_var("SERVICES", "s3,dynamodb")
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let host = container.get_host().await.map_err(|e| e.to_string())?;
+    let port = container
+        .get_host_port_ipv4(4566)
+        .await
+        .map_err(|e| e.to_string())?;
+    // The container lives as long as the test process; testcontainers' reaper removes it.
+    std::mem::forget(container);
+    let endpoint = format!("http://{host}:{port}");
+    eprintln!(
+        "integration tests: started localstack/localstack:{LOCALSTACK_IMAGE_TAG} at {endpoint}"
+    );
+    Ok(Emulator {
+        endpoint,
+        description: format!("LocalStack container {LOCALSTACK_IMAGE_TAG}"),
+    })
+}
+
+/// SDK config for the emulator: its endpoint, dummy credentials, `us-east-1`, and the retry and
+/// timeout budget the adapters recommend.
+pub async fn sdk_config(emulator: &Emulator) -> aws_config::SdkConfig {
+    let (retry, timeout) = persistence_dynamodb::client_config();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&emulator.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
+        .retry_config(retry)
+        .timeout_config(timeout)
+        .load()
+        .await
+}
+
+/// A DynamoDB client for the emulator.
+pub async fn dynamodb_client() -> Option<aws_sdk_dynamodb::Client> {
+    let emulator = emulator().await?;
+    Some(aws_sdk_dynamodb::Client::new(&sdk_config(emulator).await))
+}
+
+/// An S3 client for the emulator (path-style addressing, as LocalStack needs).
+pub async fn s3_client() -> Option<aws_sdk_s3::Client> {
+    let emulator = emulator().await?;
+    let conf = aws_sdk_s3::config::Builder::from(&sdk_config(emulator).await)
+        .force_path_style(true)
+        .build();
+    Some(aws_sdk_s3::Client::from_conf(conf))
+}
+
+/// A name no other test uses: lowercase, digits and dashes (valid for tables and buckets).
+pub fn unique_name(case: &str) -> String {
+    let case: String = case
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(30)
+        .collect();
+    format!("it-{case}-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
+}
+
+/// A DynamoDB adapter over a new table (created with `ensure_table`).
+pub async fn dynamodb_adapter(case: &str) -> Option<DynamoDbAdapter> {
+    let client = dynamodb_client().await?;
+    let adapter = DynamoDbAdapter::builder(client, unique_name(case)).build();
+    if let Err(e) = adapter.ensure_table().await {
+        panic!("creating table for {case}: {e}");
+    }
+    Some(adapter)
+}
+
+/// Creates a new bucket and returns its name.
+pub async fn new_bucket(client: &aws_sdk_s3::Client, case: &str) -> String {
+    let bucket = unique_name(case);
+    if let Err(e) = client.create_bucket().bucket(&bucket).send().await {
+        panic!(
+            "creating bucket for {case}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(e)
+        );
+    }
+    bucket
+}
+
+/// An S3 adapter over a new bucket, with an optional prefix.
+pub async fn s3_adapter(case: &str, prefix: Option<&str>) -> Option<S3Adapter> {
+    let client = s3_client().await?;
+    let bucket = new_bucket(&client, case).await;
+    let builder = S3Adapter::builder(client, bucket);
+    Some(match prefix {
+        Some(p) => builder.path_prefix(p).build(),
+        None => builder.build(),
+    })
+}
+
+/// Type-erases an adapter for the conformance suite.
+pub fn erased<A: PersistenceAdapter + 'static>(
+    adapter: Option<A>,
+    max_key_bytes: usize,
+) -> Option<(Arc<dyn PersistenceAdapter>, usize)> {
+    adapter.map(|a| (Arc::new(a) as Arc<dyn PersistenceAdapter>, max_key_bytes))
+}

@@ -1,0 +1,307 @@
+//! The DynamoDB adapter against a real DynamoDB API (LocalStack).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use persistence_core::{
+    Attributes, Error, MAX_KEY_BYTES, PersistenceAdapter, SaveMode, Version, conformance,
+};
+use persistence_dynamodb::DynamoDbAdapter;
+use persistence_integration_tests::{dynamodb_adapter, dynamodb_client, erased, unique_name};
+use serde_json::json;
+
+persistence_core::conformance_tests!(async {
+    erased(dynamodb_adapter("conformance").await, MAX_KEY_BYTES)
+});
+
+fn attrs(v: serde_json::Value) -> Attributes {
+    Attributes::try_from(v).unwrap()
+}
+
+async fn raw_item(a: &DynamoDbAdapter, key: &str) -> HashMap<String, AttributeValue> {
+    a.client()
+        .get_item()
+        .table_name(a.table_name())
+        .key("id", AttributeValue::S(key.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("item exists")
+}
+
+async fn put_raw(a: &DynamoDbAdapter, item: HashMap<String, AttributeValue>) {
+    a.client()
+        .put_item()
+        .table_name(a.table_name())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_versions_and_lose_no_update() {
+    let Some(a) = dynamodb_adapter("two-instances").await else {
+        return;
+    };
+    // A second client and adapter on the same table: another Lambda container.
+    let b = DynamoDbAdapter::builder(dynamodb_client().await.unwrap(), a.table_name()).build();
+    conformance::versions_across_instances(&a, &b).await;
+    let report = conformance::update_contention(&[Arc::new(a), Arc::new(b)], 8, 10).await;
+    eprintln!("dynamodb two instances: {report}");
+}
+
+#[tokio::test]
+async fn reads_what_the_official_sdks_wrote_and_keeps_their_layout() {
+    let Some(a) = dynamodb_adapter("fixtures").await else {
+        return;
+    };
+    for f in common::fixtures() {
+        // Python and Node fixtures share user IDs: a fresh key per fixture.
+        let key = format!("{}-{}", f.user_id, f.name);
+        let mut item = f.dynamodb_item.clone();
+        item.insert("id".into(), AttributeValue::S(key.clone()));
+        put_raw(&a, item).await;
+
+        let got = a.get(&key).await.unwrap().expect("fixture item reads");
+        assert_eq!(got.attributes, f.attributes, "{}", f.name);
+        assert_eq!(got.version, Version::new("0"), "{}: unversioned", f.name);
+
+        // Saving over an SDK-written item with the version read works once...
+        a.save(
+            &key,
+            &got.attributes,
+            SaveMode::IfVersion(got.version.clone()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        // ...and the item keeps the SDKs' layout: `attributes` is the same map.
+        let raw = raw_item(&a, &key).await;
+        assert_eq!(
+            raw.get("attributes"),
+            f.dynamodb_item.get("attributes"),
+            "{}",
+            f.name
+        );
+        assert!(matches!(raw.get("attributesVersion"), Some(AttributeValue::N(n)) if n == "1"));
+        // ...but a second save with the old "unversioned" token conflicts.
+        let stale = a
+            .save(&key, &got.attributes, SaveMode::IfVersion(got.version))
+            .await;
+        assert!(
+            matches!(stale, Err(Error::Conflict { .. })),
+            "{}: {stale:?}",
+            f.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn node_null_for_empty_string_reads_as_null() {
+    let Some(a) = dynamodb_adapter("node-null").await else {
+        return;
+    };
+    put_raw(
+        &a,
+        HashMap::from([
+            ("id".to_string(), AttributeValue::S("u".into())),
+            (
+                "attributes".to_string(),
+                AttributeValue::M(HashMap::from([(
+                    "nickname".to_string(),
+                    AttributeValue::Null(true),
+                )])),
+            ),
+        ]),
+    )
+    .await;
+    let got = a.get("u").await.unwrap().unwrap();
+    assert_eq!(got.attributes, attrs(json!({"nickname": null})));
+}
+
+#[tokio::test]
+async fn save_keeps_top_level_attributes_it_does_not_own() {
+    let Some(a) = dynamodb_adapter("ttl").await else {
+        return;
+    };
+    put_raw(
+        &a,
+        HashMap::from([
+            ("id".to_string(), AttributeValue::S("u".into())),
+            ("attributes".to_string(), AttributeValue::M(HashMap::new())),
+            ("ttl".to_string(), AttributeValue::N("1900000000".into())),
+            ("owner".to_string(), AttributeValue::S("ops".into())),
+        ]),
+    )
+    .await;
+    let v = a.get("u").await.unwrap().unwrap().version;
+    a.save("u", &attrs(json!({"n": 1})), SaveMode::IfVersion(v))
+        .await
+        .unwrap();
+    a.save("u", &attrs(json!({"n": 2})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let raw = raw_item(&a, "u").await;
+    assert_eq!(
+        raw.get("ttl"),
+        Some(&AttributeValue::N("1900000000".into()))
+    );
+    assert_eq!(raw.get("owner"), Some(&AttributeValue::S("ops".into())));
+    assert_eq!(a.get("u").await.unwrap().unwrap().attributes["n"], 2);
+}
+
+#[tokio::test]
+async fn corrupt_items_are_reported_and_an_overwrite_repairs_them() {
+    let Some(a) = dynamodb_adapter("corrupt").await else {
+        return;
+    };
+    let cases = [
+        (
+            "attributes-a-string",
+            "attributes",
+            AttributeValue::S("oops".into()),
+        ),
+        (
+            "version-a-string",
+            "attributesVersion",
+            AttributeValue::S("v1".into()),
+        ),
+    ];
+    for (key, attr, value) in cases {
+        let mut item = HashMap::from([
+            ("id".to_string(), AttributeValue::S(key.into())),
+            ("attributes".to_string(), AttributeValue::M(HashMap::new())),
+        ]);
+        item.insert(attr.to_string(), value);
+        put_raw(&a, item).await;
+        let e = a.get(key).await.unwrap_err();
+        assert!(matches!(e, Error::CorruptData { .. }), "{key}: {e:?}");
+        assert!(e.to_string().contains(attr), "{key}: {e}");
+        assert!(e.to_string().contains(a.table_name()), "{key}: {e}");
+        if attr == "attributes" {
+            a.save(key, &attrs(json!({"fixed": true})), SaveMode::Overwrite)
+                .await
+                .unwrap();
+            assert_eq!(a.get(key).await.unwrap().unwrap().attributes["fixed"], true);
+        }
+    }
+}
+
+#[tokio::test]
+async fn ensure_table_creates_waits_and_tolerates_concurrent_creators() {
+    let Some(client) = dynamodb_client().await else {
+        return;
+    };
+    let table = unique_name("create");
+    let adapters: Vec<_> = (0..4)
+        .map(|_| DynamoDbAdapter::builder(client.clone(), &table).build())
+        .collect();
+    let results = futures::future::join_all(adapters.iter().map(|a| a.ensure_table())).await;
+    for r in results {
+        r.unwrap();
+    }
+    let desc = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(
+        desc.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+    // Usable at once.
+    adapters[0]
+        .save("u", &attrs(json!({"ok": 1})), SaveMode::CreateOnly)
+        .await
+        .unwrap();
+    // Idempotent.
+    adapters[1].ensure_table().await.unwrap();
+}
+
+#[tokio::test]
+async fn ensure_table_refuses_a_table_with_another_key_schema() {
+    let Some(client) = dynamodb_client().await else {
+        return;
+    };
+    let table = unique_name("wrong-schema");
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("userId")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("userId")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let e = DynamoDbAdapter::builder(client, &table)
+        .build()
+        .ensure_table()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Incompatible { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("userId") && text.contains("'id'"), "{text}");
+}
+
+#[tokio::test]
+async fn missing_table_is_not_found_naming_it() {
+    let Some(client) = dynamodb_client().await else {
+        return;
+    };
+    let a = DynamoDbAdapter::builder(client, "no-such-table-here").build();
+    for r in [
+        a.get("u").await.map(|_| ()),
+        a.save("u", &Attributes::new(), SaveMode::Overwrite)
+            .await
+            .map(|_| ()),
+        a.delete("u").await,
+    ] {
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+        assert!(e.to_string().contains("no-such-table-here"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn item_size_limit_is_checked_before_the_call() {
+    let Some(a) = dynamodb_adapter("size").await else {
+        return;
+    };
+    let mut fits = Attributes::new();
+    fits.insert("blob".into(), "x".repeat(390 * 1024).into());
+    a.save("u", &fits, SaveMode::Overwrite).await.unwrap();
+    assert_eq!(a.get("u").await.unwrap().unwrap().attributes, fits);
+
+    let mut too_big = Attributes::new();
+    too_big.insert("blob".into(), "x".repeat(400 * 1024).into());
+    match a.save("u", &too_big, SaveMode::Overwrite).await {
+        Err(Error::TooLarge { size, limit, .. }) => assert!(size > limit),
+        other => panic!("{other:?}"),
+    }
+    // The refused save changed nothing.
+    assert_eq!(a.get("u").await.unwrap().unwrap().attributes, fits);
+}
