@@ -1,8 +1,12 @@
 /*
  * LD_PRELOAD shim: turns a wildcard bind() into a loopback bind() so that
- * DynamoDB Local (which binds 0.0.0.0 / :: with no host option) and anything
- * else started under LocalStack listens on loopback only.
- *   0.0.0.0 -> 127.0.0.1     :: -> ::1
+ * DynamoDB Local (which binds the wildcard address and has no host option)
+ * and anything else started under LocalStack listens on loopback only.
+ *   AF_INET  0.0.0.0 -> 127.0.0.1
+ *   AF_INET6 ::      -> ::1               on an IPV6_V6ONLY socket
+ *   AF_INET6 ::      -> ::ffff:127.0.0.1  on a dual-stack socket (Java's default):
+ *            such a socket mostly serves IPv4 clients, and LocalStack reaches
+ *            DynamoDB Local via "localhost" = 127.0.0.1; with ::1 it would hang.
  * Every other address is passed through unchanged.
  * Build: gcc -shared -fPIC -O2 -o bind_loopback.so bind_loopback.c -ldl
  */
@@ -32,7 +36,16 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
         struct sockaddr_in6 a6;
         memcpy(&a6, addr, sizeof a6);
         if (IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr)) {
-            a6.sin6_addr = in6addr_loopback;
+            int v6only = 0;
+            socklen_t optlen = sizeof v6only;
+            if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen) == 0 && !v6only) {
+                memset(&a6.sin6_addr, 0, sizeof a6.sin6_addr);   /* ::ffff:127.0.0.1 */
+                a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] = 0xff;
+                a6.sin6_addr.s6_addr[12] = 127;
+                a6.sin6_addr.s6_addr[15] = 1;
+            } else {
+                a6.sin6_addr = in6addr_loopback;
+            }
             return real_bind(fd, (const struct sockaddr *)&a6, sizeof a6);
         }
     }

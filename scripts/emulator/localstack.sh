@@ -44,11 +44,14 @@ readonly SHIM=$LS_CACHE/bind_loopback.so
 readonly LIBS=$LS_CACHE/lib
 readonly DDB_DIR=$LIBS/dynamodb-local/2
 readonly DDB_VERSION_FILE=$LS_CACHE/dynamodb-local-version
+# LocalStack's "static_libs" dir (<FILESYSTEM_ROOT>/usr/lib/localstack): holds the prebuilt service catalog.
+readonly STATIC_LIBS=$LS_CACHE/static
 
 STATE_DIR=${LOCALSTACK_STATE_DIR:-${TMPDIR:-/tmp}/alexa-persistence-localstack-$UID}
 readonly STATE_DIR
 readonly PID_FILE=$STATE_DIR/pid
 readonly ENDPOINT_FILE=$STATE_DIR/endpoint
+readonly CHILDREN_FILE=$STATE_DIR/children
 readonly LOG_FILE=$STATE_DIR/localstack.log
 
 log() { printf 'localstack.sh: %s\n' "$*" >&2; }
@@ -76,15 +79,13 @@ find_python() {
   for name in python3.13 python3.14 python3; do
     if command -v "$name" >/dev/null 2>&1; then cands+=("$(command -v "$name")"); else tried+=("$name (not on PATH)"); fi
   done
-  if command -v pyenv >/dev/null 2>&1 && root=$(pyenv root 2>/dev/null); then
-    for v in 3.13 3.14; do
-      for cand in "$root"/versions/"$v".*/bin/python3; do
-        if [[ -e $cand ]]; then cands+=("$cand"); else tried+=("$root/versions/$v.*/bin/python3 (none)"); fi
-      done
+  # pyenv versions, even when pyenv is not on PATH (then $PYENV_ROOT or ~/.pyenv).
+  root=$(pyenv root 2>/dev/null) || root=${PYENV_ROOT:-$HOME/.pyenv}
+  for v in 3.13 3.14; do
+    for cand in "$root"/versions/"$v".*/bin/python3; do
+      if [[ -e $cand ]]; then cands+=("$cand"); else tried+=("$root/versions/$v.*/bin/python3 (none)"); fi
     done
-  else
-    tried+=("\$(pyenv root)/versions/3.13.*/bin/python3 (pyenv not found)")
-  fi
+  done
   for cand in "${cands[@]}"; do
     # pyenv shims exist on PATH even when they cannot run, so really run each candidate.
     if "$cand" -c 'import sys; from warnings import deprecated; sys.exit(0 if sys.version_info >= (3, 13) else 1)' >/dev/null 2>&1; then
@@ -118,8 +119,28 @@ install_venv() {
     tail -n 30 "$pip_log" >&2
     die "install step 'pip install localstack-core' failed (full log: $pip_log)"
   fi
-  step "check localstack import" "$PY" -c 'import localstack.runtime.main, boto3' 
+  # What fails on Python 3.12 (see find_python) is this import.
+  step "check localstack import" "$PY" -c 'import localstack.aws.components, boto3'
   stamp_write venv "$want"
+}
+
+# Prebuild the service catalog index (otherwise every start spends a few
+# seconds building it into its own per-instance cache dir).
+install_service_catalog() {
+  local want; want=$(cat "$STAMPS/venv")
+  if stamp_ok catalog "$want" && compgen -G "$STATIC_LIBS/service-catalog-*.dill" >/dev/null; then return 0; fi
+  log "prebuilding LocalStack service catalog index"
+  rm -rf "$STATIC_LIBS"
+  mkdir -p "$STATIC_LIBS"
+  step "build service catalog" env OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$LS_CACHE/catalog-build" "$PY" -c '
+import os, sys
+from localstack.aws.spec import _get_catalog_filename, build_service_index_cache
+out = os.path.join(sys.argv[1], _get_catalog_filename())
+build_service_index_cache(out + ".tmp")
+os.replace(out + ".tmp", out)
+' "$STATIC_LIBS"
+  rm -rf "$LS_CACHE/catalog-build"
+  stamp_write catalog "$want"
 }
 
 install_dynamodb_local() {
@@ -209,6 +230,7 @@ cmd_install() {
   exec 9>"$LS_CACHE/install.lock"
   flock 9 || die "install step 'lock $LS_CACHE/install.lock' failed"
   install_venv
+  install_service_catalog
   install_dynamodb_local
   install_java_link
   install_agent_jar
@@ -218,22 +240,16 @@ cmd_install() {
 
 # ------------------------------------------------------------------- run state
 
-# Print the pid (= process group id) of the running instance, or fail.
-running_pid() {
-  local pid
-  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  # Still alive and still ours? (guards against a stale pid file and pid reuse)
-  if kill -0 "$pid" 2>/dev/null; then
-    grep -qa localstack "/proc/$pid/cmdline" 2>/dev/null || return 1
-  else
-    # Leader gone: only report it if members of its group (e.g. the Java child) remain.
-    pgrep -g "$pid" >/dev/null 2>&1 || return 1
-  fi
-  printf '%s\n' "$pid"
+# LocalStack starts DynamoDB Local (java) in a session of its own, so a signal
+# to LocalStack's process group does not reach it. `start` records the Java
+# pid(s) in $CHILDREN_FILE and `stop` takes care of them separately.
+
+# True if $1 is alive and is one of ours (guards against stale files and pid reuse).
+is_ours() {
+  kill -0 "$1" 2>/dev/null && grep -qaE 'localstack|DynamoDBLocal' "/proc/$1/cmdline" 2>/dev/null
 }
 
-# All descendants of a pid (collected before stopping, in case one left the group).
+# All descendants of a pid.
 descendants() {
   local child
   for child in $(pgrep -P "$1" 2>/dev/null); do
@@ -242,37 +258,93 @@ descendants() {
   done
 }
 
+# Print every live pid of this instance (LocalStack's group plus recorded children).
+instance_pids() {
+  local pid p
+  pid=$(cat "$PID_FILE" 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  {
+    is_ours "$pid" && { printf '%s\n' "$pid"; descendants "$pid"; }
+    pgrep -g "$pid" 2>/dev/null
+    cat "$CHILDREN_FILE" 2>/dev/null
+  } | sort -un | while read -r p; do
+    [[ $p =~ ^[0-9]+$ ]] && is_ours "$p" && printf '%s\n' "$p"
+  done
+  return 0
+}
+
+# Print the LocalStack pid (= its process group id) if it is running, else fail.
+running_pid() {
+  local pid
+  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && is_ours "$pid" || return 1
+  printf '%s\n' "$pid"
+}
+
 free_port() {
   "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Exit 0 when /_localstack/health reports dynamodb and s3 as running/available.
+# Exit 0 if something listens on 127.0.0.1:$1.
+port_busy() {
+  ! "$PY" -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+' "$1" 2>/dev/null
+}
+
+# Exit 0 if pid $2 is the one listening on port $1 (skipped when ss is missing),
+# so a health answer from another instance on the same port is not taken as ours.
+listener_is() {
+  command -v ss >/dev/null 2>&1 || return 0
+  ss -ltnpH "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
+}
+
+# Exit 0 when /_localstack/health reports dynamodb and s3 as running/available
+# and the READY stage has completed (health answers a moment before that, and a
+# SIGTERM in between makes LocalStack hang until SIGKILL).
 healthy() {
-  curl -fsS --max-time 2 "$1/_localstack/health" 2>/dev/null | "$PY" -c '
-import json, sys
-services = json.load(sys.stdin).get("services", {})
-sys.exit(0 if all(services.get(s) in ("running", "available") for s in ("dynamodb", "s3")) else 1)
-' 2>/dev/null
+  "$PY" -c '
+import json, sys, urllib.request
+def get(path):
+    with urllib.request.urlopen(sys.argv[1] + path, timeout=2) as r:
+        return json.load(r)
+services = get("/_localstack/health").get("services", {})
+ok = all(services.get(s) in ("running", "available") for s in ("dynamodb", "s3"))
+sys.exit(0 if ok and get("/_localstack/init/ready").get("completed") is True else 1)
+' "$1" 2>/dev/null
 }
 
 cmd_start() {
-  [[ -x $PY && -f $SHIM && -f $DDB_DIR/DynamoDBLocal.jar ]] || die "not installed; run: $0 install"
+  [[ -x $PY && -f $SHIM && -f $DDB_DIR/DynamoDBLocal.jar && -d $STATIC_LIBS ]] || die "not installed; run: $0 install"
   mkdir -p "$STATE_DIR"
   local pid
   if pid=$(running_pid); then
     die "already running (pid $pid) at $(cat "$ENDPOINT_FILE"); stop it first or set LOCALSTACK_STATE_DIR"
   fi
+  if [[ -n $(instance_pids) ]]; then
+    log "cleaning up leftovers of a previous run"
+    cmd_stop
+  fi
   local port=${LOCALSTACK_PORT:-$(free_port)}
   local endpoint=http://127.0.0.1:$port
-  # Per-instance FILESYSTEM_ROOT (tmp/cache/state dirs) that shares the cached libs.
+  # LocalStack does not exit when its port is taken; it just never gets ready.
+  ! port_busy "$port" || die "port $port on 127.0.0.1 is already in use"
+  # Per-instance FILESYSTEM_ROOT (tmp/cache/state dirs) that shares the cached,
+  # read-only libs and service catalog. java-tmp: DynamoDB Local unpacks a
+  # ~1 MB libsqlite4java .so into java.io.tmpdir on every start and never
+  # deletes it; keeping it in $fs means `stop` removes it.
   local fs=$STATE_DIR/fs
   rm -rf "$fs"
-  mkdir -p "$fs/var/lib/localstack"
+  mkdir -p "$fs/var/lib/localstack" "$fs/usr/lib" "$fs/java-tmp"
   ln -s "$LIBS" "$fs/var/lib/localstack/lib"
+  ln -s "$STATIC_LIBS" "$fs/usr/lib/localstack"
   rm -f "$PID_FILE" "$ENDPOINT_FILE"
 
   # setsid: own session and process group (pgid == pid), so `stop` can signal
-  # LocalStack and its Java child together and no terminal signal reaches it.
+  # the whole LocalStack group and a Ctrl-C in the terminal does not reach it.
   env \
     OVERRIDE_IN_DOCKER=0 \
     FILESYSTEM_ROOT="$fs" \
@@ -286,14 +358,17 @@ cmd_start() {
     LOCALSTACK_TELEMETRY=0 \
     DYNAMODB_IN_MEMORY=1 \
     LD_PRELOAD="$SHIM" \
+    JAVA_TOOL_OPTIONS="-Djava.io.tmpdir=$fs/java-tmp ${JAVA_TOOL_OPTIONS:-}" \
     setsid "$PY" -m localstack.runtime.main >"$LOG_FILE" 2>&1 </dev/null &
   pid=$!
+  disown "$pid" 2>/dev/null || true   # no "Killed" job notices from this shell
   printf '%s\n' "$pid" >"$PID_FILE"
   printf '%s\n' "$endpoint" >"$ENDPOINT_FILE"
   log "started pid $pid, log $LOG_FILE; waiting for $endpoint/_localstack/health"
 
   local timeout=${LOCALSTACK_START_TIMEOUT:-90} t0=$SECONDS
-  until healthy "$endpoint"; do
+  until healthy "$endpoint" && listener_is "$port" "$pid"; do
+    descendants "$pid" >>"$CHILDREN_FILE"   # record the Java child early (see instance_pids)
     if ! kill -0 "$pid" 2>/dev/null; then
       log "LocalStack exited during startup; last log lines:"
       tail -n 40 "$LOG_FILE" >&2 || true
@@ -308,37 +383,56 @@ cmd_start() {
     fi
     sleep 0.25
   done
+  descendants "$pid" >>"$CHILDREN_FILE"
   log "healthy after $((SECONDS - t0))s"
   printf '%s\n' "$endpoint"
 }
 
+# Keep only the pids (args) that are alive and ours.
+live() {
+  local p
+  for p in "$@"; do is_ours "$p" && printf '%s\n' "$p"; done
+  return 0
+}
+
+# Milliseconds on a monotonic-enough clock (EPOCHREALTIME needs bash >= 5; else whole seconds).
+now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then local t=${EPOCHREALTIME/[.,]/}; echo $((10#$t / 1000)); else echo $((SECONDS * 1000)); fi
+}
+
 cmd_stop() {
-  local pid
-  if ! pid=$(running_pid); then
-    rm -f "$PID_FILE" "$ENDPOINT_FILE"
+  local pid seen deadline
+  seen=$(instance_pids)
+  if [[ -z $seen ]]; then
+    rm -f "$PID_FILE" "$ENDPOINT_FILE" "$CHILDREN_FILE"
     log "not running"
     return 0
   fi
-  local kids; kids=$(descendants "$pid")
-  log "stopping pid $pid (process group)"
+  pid=$(cat "$PID_FILE")
+  log "stopping LocalStack (pid $pid) and its children:" $seen
+  # SIGTERM to LocalStack's group: it shuts DynamoDB Local down itself.
   kill -TERM -- "-$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 100; i++)); do
-    pgrep -g "$pid" >/dev/null 2>&1 || break
+  deadline=$(($(now_ms) + 10000))
+  while (($(now_ms) < deadline)); do
+    # Remember every pid seen, in case LocalStack dies before its Java child.
+    seen=$(printf '%s\n' $seen $(instance_pids) | sort -un)
+    [[ -z $(live $seen) ]] && break
+    # Once LocalStack is gone, SIGTERM whatever it left behind.
+    is_ours "$pid" || kill -TERM $(live $seen) 2>/dev/null || true
     sleep 0.1
   done
-  if pgrep -g "$pid" >/dev/null 2>&1; then
-    log "still running after 10 s; sending SIGKILL"
+  if [[ -n $(live $seen) ]]; then
+    log "still running after 10 s; sending SIGKILL to" $(live $seen)
     kill -KILL -- "-$pid" 2>/dev/null || true
+    kill -KILL $(live $seen) 2>/dev/null || true
+    deadline=$(($(now_ms) + 5000))
+    while (($(now_ms) < deadline)); do
+      [[ -z $(live $seen) ]] && break
+      sleep 0.1
+    done
   fi
-  # Any descendant that moved to another process group (defensive).
-  local k
-  for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
-  for ((i = 0; i < 50; i++)); do
-    pgrep -g "$pid" >/dev/null 2>&1 || break
-    sleep 0.1
-  done
-  rm -f "$PID_FILE" "$ENDPOINT_FILE"
+  rm -f "$PID_FILE" "$ENDPOINT_FILE" "$CHILDREN_FILE"
+  rm -rf "$STATE_DIR/fs"   # the log stays
   log "stopped"
 }
 
