@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+pub mod proxy;
+
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use persistence_core::PersistenceAdapter;
@@ -95,12 +97,36 @@ async fn start_container() -> Result<Emulator, String> {
     })
 }
 
-/// SDK config for the emulator: its endpoint, dummy credentials, `us-east-1`, and the retry and
-/// timeout budget the adapters recommend.
+/// SDK config for the emulator: its endpoint, dummy credentials, `us-east-1`, the recommended
+/// retries, and timeouts relaxed for an emulator on a loaded 2-core machine (an emulator answers
+/// far slower than DynamoDB or S3, and the tests run in parallel against one instance).
 pub async fn sdk_config(emulator: &Emulator) -> aws_config::SdkConfig {
-    let (retry, timeout) = persistence_dynamodb::client_config();
+    sdk_config_at(&emulator.endpoint).await
+}
+
+/// Like [`sdk_config`] for any endpoint.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    let timeout = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(30))
+        .build();
+    config_at(endpoint, timeout).await
+}
+
+/// SDK config for any endpoint (e.g. a [`proxy::FaultProxy`] in front of the emulator) with the
+/// production time budget the adapters recommend ([`persistence_core::budget`]).
+pub async fn sdk_config_with_budget(endpoint: &str) -> aws_config::SdkConfig {
+    config_at(endpoint, persistence_dynamodb::client_config().1).await
+}
+
+async fn config_at(
+    endpoint: &str,
+    timeout: aws_config::timeout::TimeoutConfig,
+) -> aws_config::SdkConfig {
+    let (retry, _) = persistence_dynamodb::client_config();
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&emulator.endpoint)
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
         .retry_config(retry)
@@ -118,10 +144,32 @@ pub async fn dynamodb_client() -> Option<aws_sdk_dynamodb::Client> {
 /// An S3 client for the emulator (path-style addressing, as LocalStack needs).
 pub async fn s3_client() -> Option<aws_sdk_s3::Client> {
     let emulator = emulator().await?;
-    let conf = aws_sdk_s3::config::Builder::from(&sdk_config(emulator).await)
+    Some(s3_client_at(&emulator.endpoint).await)
+}
+
+/// An S3 client for any endpoint, path-style, with the production time budget.
+pub async fn s3_client_with_budget(endpoint: &str) -> aws_sdk_s3::Client {
+    s3_from(&sdk_config_with_budget(endpoint).await)
+}
+
+/// An S3 client for any endpoint, path-style, with the emulator's relaxed timeouts.
+pub async fn s3_client_at(endpoint: &str) -> aws_sdk_s3::Client {
+    s3_from(&sdk_config_at(endpoint).await)
+}
+
+fn s3_from(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(true)
         .build();
-    Some(aws_sdk_s3::Client::from_conf(conf))
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held by tests that load the emulator hard (many concurrent writers), so that they run one at
+/// a time within a test binary and do not starve the others.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().await
 }
 
 /// A name no other test uses: lowercase, digits and dashes (valid for tables and buckets).

@@ -1,0 +1,140 @@
+//! Serving a skill as an AWS Lambda function (feature `lambda`).
+//!
+//! Alexa invokes the Lambda with the request envelope as the event and takes the response
+//! envelope it returns. Restrict the function's Alexa trigger to your skill ID, and build the
+//! skill [`with_skill_id`](crate::SkillBuilder::with_skill_id) too.
+//!
+//! ```no_run
+//! use skill_builder::{SkillBuilder, lambda::run_lambda};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     let adapter = skill_builder::storage::adapter_from_env().await?;
+//!     let skill = SkillBuilder::new()
+//!         .with_skill_id("amzn1.ask.skill.1234")
+//!         .with_persistence_adapter(adapter)
+//!         // .add_request_handler(...)
+//!         .build();
+//!     run_lambda(skill).await
+//! }
+//! ```
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::error::SkillError;
+use crate::response::ResponseEnvelope;
+use crate::skill::Skill;
+
+/// The variables the Lambda environment sets and the runtime needs.
+const LAMBDA_VARS: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
+/// Runs the Lambda runtime loop with `skill` as the handler, until the runtime stops.
+///
+/// # Errors
+/// When not running inside AWS Lambda (its environment variables are missing; checked first,
+/// as the runtime would panic), or the runtime's errors.
+pub async fn run_lambda(skill: Skill) -> Result<(), lambda_runtime::Error> {
+    check_lambda_environment(|name| std::env::var(name).ok())?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let skill = skill.clone();
+        async move { handle_event(&skill, event).await }
+    }))
+    .await
+}
+
+fn check_lambda_environment(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(), lambda_runtime::Error> {
+    for var in LAMBDA_VARS {
+        if lookup(var).is_none_or(|v| v.trim().is_empty()) {
+            return Err(format!(
+                "not running inside AWS Lambda: {var} is not set (to try the skill locally, use \
+                 the http front or the test kit)"
+            )
+            .into());
+        }
+    }
+    let memory = lookup("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default();
+    if memory.trim().parse::<i32>().is_err() {
+        return Err(format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory:?} is not a number").into());
+    }
+    Ok(())
+}
+
+/// Handles one Lambda event: what [`run_lambda`] does per invocation.
+///
+/// # Errors
+/// As [`Skill::invoke_value`]; the Lambda reports it to Alexa as a failed invocation.
+pub async fn handle_event(
+    skill: &Skill,
+    event: LambdaEvent<Value>,
+) -> Result<ResponseEnvelope, SkillError> {
+    tracing::debug!(aws_request_id = %event.context.request_id, "lambda invocation");
+    skill.invoke_value(event.payload).await
+}
+
+impl From<SkillError> for Diagnostic {
+    fn from(error: SkillError) -> Self {
+        let error_type = match &error {
+            SkillError::SkillIdMismatch { .. } => "SkillIdMismatch",
+            SkillError::Unhandled { .. } => "Unhandled",
+            SkillError::InvalidEnvelope(_) => "InvalidEnvelope",
+            SkillError::Persistence(_) => "Persistence",
+            SkillError::Handler(_) => "Handler",
+        };
+        Diagnostic {
+            error_type: format!("SkillError::{error_type}"),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SkillBuilder, is_request_type};
+    use serde_json::json;
+
+    #[test]
+    fn outside_lambda_is_a_clear_error_not_a_panic() {
+        let err = check_lambda_environment(|_| None).unwrap_err();
+        assert!(err.to_string().contains("AWS_LAMBDA_RUNTIME_API"), "{err}");
+        let lambda_like = |name: &str| {
+            Some(match name {
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => "128".to_owned(),
+                _ => "x".to_owned(),
+            })
+        };
+        assert!(check_lambda_environment(lambda_like).is_ok());
+        let bad_memory =
+            |name: &str| Some(if name.ends_with("SIZE") { "lots" } else { "x" }.into());
+        assert!(check_lambda_environment(bad_memory).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_event_is_handled_like_a_request() {
+        let skill = SkillBuilder::new()
+            .add_request_handler_fn(
+                |i| is_request_type(i, "LaunchRequest"),
+                |i| Box::pin(async move { Ok(i.response_builder.speak("Hi").get_response()) }),
+            )
+            .build();
+        let event = LambdaEvent::new(
+            json!({"version": "1.0", "request": {"type": "LaunchRequest"}}),
+            lambda_runtime::Context::default(),
+        );
+        let out = handle_event(&skill, event).await.unwrap();
+        assert_eq!(out.response.output_speech.unwrap().content(), "Hi");
+
+        let bad = LambdaEvent::new(json!({"nope": 1}), lambda_runtime::Context::default());
+        let err = handle_event(&skill, bad).await.unwrap_err();
+        let diag = Diagnostic::from(err);
+        assert_eq!(diag.error_type, "SkillError::InvalidEnvelope");
+    }
+}

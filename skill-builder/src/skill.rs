@@ -1,0 +1,408 @@
+//! [`SkillBuilder`] and [`Skill`]: registering handlers and dispatching a request through them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use persistence_core::{KeyGenerator, PersistenceAdapter, UserIdKey};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::envelope::RequestEnvelope;
+use crate::error::SkillError;
+use crate::handler::{
+    BoxFuture, ExceptionHandler, HandlerInput, HandlerResult, RequestHandler, RequestInterceptor,
+    ResponseInterceptor, exception_handler, request_handler, request_interceptor,
+    response_interceptor,
+};
+use crate::response::{Response, ResponseBuilder, ResponseEnvelope};
+
+/// The `userAgent` of responses.
+pub const USER_AGENT: &str = concat!("skill-builder-rs/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a [`Skill`]: handlers, interceptors, persistence and skill ID.
+///
+/// Handlers and interceptors run in the order they are added.
+///
+/// ```
+/// use std::sync::Arc;
+/// use persistence_core::{DeviceIdKey, PersistenceAdapter};
+/// use persistence_memory::MemoryAdapter;
+/// use skill_builder::{is_request_type, SkillBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store: Arc<dyn PersistenceAdapter> = Arc::new(MemoryAdapter::new());
+/// let skill = SkillBuilder::new()
+///     .with_skill_id("amzn1.ask.skill.1234")
+///     .with_persistence_adapter(store)
+///     .with_key_generator(DeviceIdKey)
+///     .with_save_on_response(true)
+///     .add_request_handler_fn(
+///         |input| is_request_type(input, "LaunchRequest"),
+///         |input| Box::pin(async move {
+///             let attrs = input.attributes_manager.persistent_attributes_mut().await?;
+///             let launches = attrs.get_as::<u32>("launches")?.unwrap_or(0) + 1;
+///             attrs.set("launches", &launches)?;
+///             Ok(input.response_builder.speak(format!("Launch number {launches}.")).get_response())
+///         }),
+///     )
+///     .build();
+///
+/// let response = skill.invoke_json(r#"{"version":"1.0",
+///     "context":{"System":{"application":{"applicationId":"amzn1.ask.skill.1234"},
+///         "device":{"deviceId":"amzn1.ask.device.D"}}},
+///     "request":{"type":"LaunchRequest","requestId":"r1"}}"#).await?;
+/// assert_eq!(response.response.output_speech.unwrap().content(), "Launch number 1.");
+/// # Ok(()) }
+/// ```
+#[must_use = "call build() to get the skill"]
+pub struct SkillBuilder {
+    skill_id: Option<String>,
+    adapter: Option<Arc<dyn PersistenceAdapter>>,
+    key_generator: Arc<dyn KeyGenerator>,
+    save_on_response: bool,
+    request_handlers: Vec<Box<dyn RequestHandler>>,
+    exception_handlers: Vec<Box<dyn ExceptionHandler>>,
+    request_interceptors: Vec<Box<dyn RequestInterceptor>>,
+    response_interceptors: Vec<Box<dyn ResponseInterceptor>>,
+}
+
+impl Default for SkillBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for SkillBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SkillBuilder")
+            .field("skill_id", &self.skill_id)
+            .field("adapter", &self.adapter.as_ref().map(|a| a.describe()))
+            .field("save_on_response", &self.save_on_response)
+            .field("request_handlers", &self.request_handlers.len())
+            .field("exception_handlers", &self.exception_handlers.len())
+            .field("request_interceptors", &self.request_interceptors.len())
+            .field("response_interceptors", &self.response_interceptors.len())
+            .finish()
+    }
+}
+
+impl SkillBuilder {
+    /// A builder with no handler, no persistence, keys by user ID, and no skill ID check.
+    pub fn new() -> Self {
+        Self {
+            skill_id: None,
+            adapter: None,
+            key_generator: Arc::new(UserIdKey),
+            save_on_response: false,
+            request_handlers: Vec::new(),
+            exception_handlers: Vec::new(),
+            request_interceptors: Vec::new(),
+            response_interceptors: Vec::new(),
+        }
+    }
+
+    /// Accept only requests for this skill ID (`amzn1.ask.skill.…`); others are refused with
+    /// [`SkillError::SkillIdMismatch`] before any handler runs.
+    pub fn with_skill_id(mut self, skill_id: impl Into<String>) -> Self {
+        self.skill_id = Some(skill_id.into());
+        self
+    }
+
+    /// Keep persistent attributes in `adapter`.
+    pub fn with_persistence_adapter(mut self, adapter: Arc<dyn PersistenceAdapter>) -> Self {
+        self.adapter = Some(adapter);
+        self
+    }
+
+    /// Make persistent-attribute keys with `key_generator` (default: [`UserIdKey`]).
+    pub fn with_key_generator(mut self, key_generator: impl KeyGenerator + 'static) -> Self {
+        self.key_generator = Arc::new(key_generator);
+        self
+    }
+
+    /// When `true`, every turn whose handler succeeded saves the persistent attributes after the
+    /// response interceptors, if they were loaded and changed. A failed save (e.g. a conflict)
+    /// goes to the exception handlers. Default `false`: save explicitly with
+    /// [`AttributesManager::save_persistent_attributes`](crate::AttributesManager::save_persistent_attributes).
+    pub fn with_save_on_response(mut self, on: bool) -> Self {
+        self.save_on_response = on;
+        self
+    }
+
+    /// Adds a request handler.
+    pub fn add_request_handler(mut self, handler: impl RequestHandler + 'static) -> Self {
+        self.request_handlers.push(Box::new(handler));
+        self
+    }
+
+    /// Adds a request handler made of closures (see [`request_handler`]).
+    pub fn add_request_handler_fn<C, H>(self, can_handle: C, handle: H) -> Self
+    where
+        C: Fn(&HandlerInput) -> bool + Send + Sync + 'static,
+        H: for<'a> Fn(&'a mut HandlerInput) -> BoxFuture<'a, HandlerResult> + Send + Sync + 'static,
+    {
+        self.add_request_handler(request_handler(can_handle, handle))
+    }
+
+    /// Adds an exception handler.
+    pub fn add_exception_handler(mut self, handler: impl ExceptionHandler + 'static) -> Self {
+        self.exception_handlers.push(Box::new(handler));
+        self
+    }
+
+    /// Adds an exception handler made of closures (see [`exception_handler`]).
+    pub fn add_exception_handler_fn<C, H>(self, can_handle: C, handle: H) -> Self
+    where
+        C: Fn(&HandlerInput, &SkillError) -> bool + Send + Sync + 'static,
+        H: for<'a> Fn(&'a mut HandlerInput, &'a SkillError) -> BoxFuture<'a, HandlerResult>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.add_exception_handler(exception_handler(can_handle, handle))
+    }
+
+    /// Adds a request interceptor.
+    pub fn add_request_interceptor(
+        mut self,
+        interceptor: impl RequestInterceptor + 'static,
+    ) -> Self {
+        self.request_interceptors.push(Box::new(interceptor));
+        self
+    }
+
+    /// Adds a request interceptor made of a closure (see [`request_interceptor`]).
+    pub fn add_request_interceptor_fn<F>(self, process: F) -> Self
+    where
+        F: for<'a> Fn(&'a mut HandlerInput) -> BoxFuture<'a, HandlerResult<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.add_request_interceptor(request_interceptor(process))
+    }
+
+    /// Adds a response interceptor.
+    pub fn add_response_interceptor(
+        mut self,
+        interceptor: impl ResponseInterceptor + 'static,
+    ) -> Self {
+        self.response_interceptors.push(Box::new(interceptor));
+        self
+    }
+
+    /// Adds a response interceptor made of a closure (see [`response_interceptor`]).
+    pub fn add_response_interceptor_fn<F>(self, process: F) -> Self
+    where
+        F: for<'a> Fn(&'a mut HandlerInput, &'a mut Response) -> BoxFuture<'a, HandlerResult<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.add_response_interceptor(response_interceptor(process))
+    }
+
+    /// The skill.
+    pub fn build(self) -> Skill {
+        Skill {
+            inner: Arc::new(Inner {
+                skill_id: self.skill_id,
+                adapter: self.adapter,
+                key_generator: self.key_generator,
+                save_on_response: self.save_on_response,
+                request_handlers: self.request_handlers,
+                exception_handlers: self.exception_handlers,
+                request_interceptors: self.request_interceptors,
+                response_interceptors: self.response_interceptors,
+            }),
+        }
+    }
+}
+
+struct Inner {
+    skill_id: Option<String>,
+    adapter: Option<Arc<dyn PersistenceAdapter>>,
+    key_generator: Arc<dyn KeyGenerator>,
+    save_on_response: bool,
+    request_handlers: Vec<Box<dyn RequestHandler>>,
+    exception_handlers: Vec<Box<dyn ExceptionHandler>>,
+    request_interceptors: Vec<Box<dyn RequestInterceptor>>,
+    response_interceptors: Vec<Box<dyn ResponseInterceptor>>,
+}
+
+/// A built skill: turns request envelopes into response envelopes. Cheap to clone (clones share
+/// the handlers), `Send + Sync`, so one skill serves concurrent requests.
+///
+/// For each request it:
+/// 1. refuses it if a skill ID was set and the request is for another skill
+///    ([`SkillError::SkillIdMismatch`], no handler runs);
+/// 2. runs the request interceptors, then the first request handler whose `can_handle` accepts
+///    the request (none: [`SkillError::Unhandled`]), then the response interceptors, then saves
+///    changed persistent attributes if built [`with_save_on_response`](SkillBuilder::with_save_on_response);
+/// 3. if any step of 2 fails, gives the error to the first exception handler that accepts it
+///    (with a fresh response builder); if none does, returns the error;
+/// 4. returns the response with the session attributes.
+///
+/// See [`SkillBuilder`] for an example.
+#[derive(Clone)]
+pub struct Skill {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Skill {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Skill")
+            .field("skill_id", &self.inner.skill_id)
+            .field(
+                "adapter",
+                &self.inner.adapter.as_ref().map(|a| a.describe()),
+            )
+            .field("save_on_response", &self.inner.save_on_response)
+            .field("request_handlers", &self.inner.request_handlers.len())
+            .field("exception_handlers", &self.inner.exception_handlers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Skill {
+    /// The skill ID requests must carry, if one was set.
+    pub fn skill_id(&self) -> Option<&str> {
+        self.inner.skill_id.as_deref()
+    }
+
+    /// The persistence adapter, if one was set.
+    pub fn persistence_adapter(&self) -> Option<&Arc<dyn PersistenceAdapter>> {
+        self.inner.adapter.as_ref()
+    }
+
+    /// The key generator of persistent attributes.
+    pub fn key_generator(&self) -> &dyn KeyGenerator {
+        self.inner.key_generator.as_ref()
+    }
+
+    /// Handles a request given as JSON text.
+    ///
+    /// # Errors
+    /// [`SkillError::InvalidEnvelope`] when the JSON is not a request envelope; else as
+    /// [`invoke`](Skill::invoke).
+    pub async fn invoke_json(&self, json: &str) -> Result<ResponseEnvelope, SkillError> {
+        let envelope = serde_json::from_str(json).map_err(SkillError::InvalidEnvelope)?;
+        self.invoke(envelope).await
+    }
+
+    /// Handles a request given as a JSON value.
+    ///
+    /// # Errors
+    /// As [`invoke_json`](Skill::invoke_json).
+    pub async fn invoke_value(&self, json: Value) -> Result<ResponseEnvelope, SkillError> {
+        let envelope = serde_json::from_value(json).map_err(SkillError::InvalidEnvelope)?;
+        self.invoke(envelope).await
+    }
+
+    /// Handles one request.
+    ///
+    /// # Errors
+    /// [`SkillError::SkillIdMismatch`] for a request to another skill; otherwise the error of
+    /// the turn when no exception handler took it (or the exception handler's own error).
+    pub async fn invoke(&self, envelope: RequestEnvelope) -> Result<ResponseEnvelope, SkillError> {
+        let span = tracing::info_span!(
+            "alexa_request",
+            request_type = envelope.request_type(),
+            intent = envelope.intent_name().unwrap_or(""),
+            request_id = envelope.request.request_id(),
+        );
+        self.invoke_inner(envelope).instrument(span).await
+    }
+
+    async fn invoke_inner(
+        &self,
+        envelope: RequestEnvelope,
+    ) -> Result<ResponseEnvelope, SkillError> {
+        self.verify_skill_id(&envelope)?;
+        let has_session = envelope.session.is_some();
+        let mut input = HandlerInput::with_parts(
+            Arc::new(envelope),
+            self.inner.adapter.clone(),
+            self.inner.key_generator.clone(),
+        );
+        let response = match self.dispatch(&mut input).await {
+            Ok(response) => response,
+            Err(error) => self.handle_error(&mut input, error).await?,
+        };
+        let session_attributes = input.attributes_manager.take_session_attributes();
+        Ok(ResponseEnvelope {
+            version: "1.0".into(),
+            session_attributes: (has_session || !session_attributes.is_empty())
+                .then_some(session_attributes),
+            user_agent: Some(USER_AGENT.into()),
+            response,
+        })
+    }
+
+    fn verify_skill_id(&self, envelope: &RequestEnvelope) -> Result<(), SkillError> {
+        let Some(expected) = self.inner.skill_id.as_deref() else {
+            return Ok(());
+        };
+        let ids = [envelope.application_id(), envelope.session_application_id()];
+        if ids.iter().all(Option::is_none) {
+            tracing::warn!("request refused: it has no application ID");
+            return Err(SkillError::SkillIdMismatch {
+                expected: expected.to_owned(),
+                received: None,
+            });
+        }
+        if let Some(other) = ids.into_iter().flatten().find(|id| *id != expected) {
+            tracing::warn!(received = other, "request refused: it is for another skill");
+            return Err(SkillError::SkillIdMismatch {
+                expected: expected.to_owned(),
+                received: Some(other.to_owned()),
+            });
+        }
+        Ok(())
+    }
+
+    async fn dispatch(&self, input: &mut HandlerInput) -> HandlerResult {
+        for interceptor in &self.inner.request_interceptors {
+            interceptor.process(input).await?;
+        }
+        let handler = self
+            .inner
+            .request_handlers
+            .iter()
+            .find(|h| h.can_handle(input))
+            .ok_or_else(|| SkillError::Unhandled {
+                request_type: input.request_type().to_owned(),
+                intent_name: input.intent_name().map(str::to_owned),
+            })?;
+        let mut response = handler.handle(input).await?;
+        for interceptor in &self.inner.response_interceptors {
+            interceptor.process(input, &mut response).await?;
+        }
+        if self.inner.save_on_response && input.attributes_manager.persistent_attributes_changed() {
+            input
+                .attributes_manager
+                .save_persistent_attributes()
+                .await?;
+        }
+        Ok(response)
+    }
+
+    async fn handle_error(&self, input: &mut HandlerInput, error: SkillError) -> HandlerResult {
+        input.response_builder = ResponseBuilder::new();
+        match self
+            .inner
+            .exception_handlers
+            .iter()
+            .find(|h| h.can_handle(input, &error))
+        {
+            Some(handler) => {
+                tracing::warn!(%error, "request failed; an exception handler answers");
+                handler.handle(input, &error).await
+            }
+            None => {
+                tracing::error!(%error, "request failed and no exception handler took it");
+                Err(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The `cat-facts` and `cafe` binaries: scripted demo, interactive mode, and configuration errors.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] functions
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const PERSISTENCE_VARS: [&str; 4] = [
+    "SKILL_PERSISTENCE",
+    "DYNAMODB_PERSISTENCE_TABLE_NAME",
+    "S3_PERSISTENCE_BUCKET",
+    "ALEXA_SKILL_ID",
+];
+
+fn command(bin: &str) -> Command {
+    let mut cmd = Command::new(bin);
+    for var in PERSISTENCE_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+fn run(bin: &str, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(bin);
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn cat_facts_scripted_demo_runs_to_the_end_on_memory() {
+    let out = run(env!("CARGO_BIN_EXE_cat-facts"), &[], "", &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("persistent attributes in memory store"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("User:   open cat facts"));
+    assert!(stdout.contains("Alexa:  Welcome to Cat Facts!"));
+    assert!(
+        stdout.contains("stored: {\"facts_index\":0,\"visits\":1}"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("=== Session 2 (user A) ==="));
+    assert!(
+        stdout.contains(
+            "Welcome back to Cat Facts! This is your visit number 2. Last time you heard fact \
+             number 7. Would you like to hear fact number 8?"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("stored: {\"facts_index\":7,\"visits\":2}"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cafe_scripted_demo_plays_the_three_conversations() {
+    let out = run(env!("CARGO_BIN_EXE_cafe"), &[], "", &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for line in [
+        "Alexa:  Alright! Your coffee will be served soon!",
+        "stored: {\"drink\":\"coffee\"}",
+        "Alexa:  Got it. I will make your usual coffee!",
+        "=== Session 3 (user B) ===",
+        "Alexa:  It seems like you are coming to this store for the first time!",
+        "Alexa:  Sorry, I don't have latte.",
+        "stored: {\"drink\":\"green tea\",\"size\":\"large\"}",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn interactive_mode_maps_typed_lines_to_intents() {
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &["--interactive", "--user", "amzn1.ask.account.PIPED"],
+        "I'll have my usual\na large latte\na large coffee\nopen persistent cafe\nI'll have my usual\nquit\nnever read\n",
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let expected = [
+        "Alexa:  Welcome! What would you like to drink?",
+        "User:   I'll have my usual",
+        "Alexa:  It seems like you are coming to this store for the first time!",
+        "User:   a large latte",
+        "Alexa:  Sorry, I don't have latte.",
+        "Alexa:  Alright! Your large coffee will be served soon!",
+        "(the session ends)",
+        "stored: {\"drink\":\"coffee\",\"size\":\"large\"}",
+        "Alexa:  Got it. I will make your usual large coffee!",
+        "Bye.",
+    ];
+    let mut rest = stdout.as_str();
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("missing {line:?} (in order) in\n{stdout}"));
+        rest = &rest[at + line.len()..];
+    }
+    assert!(!stdout.contains("never read"));
+}
+
+#[test]
+fn interactive_mode_ends_at_end_of_input() {
+    let out = run(
+        env!("CARGO_BIN_EXE_cat-facts"),
+        &["--interactive"],
+        "yes\nfact 3\n",
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("Fact number 3:"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("Bye."), "{stdout}");
+}
+
+#[test]
+fn a_backend_whose_feature_is_off_is_a_clear_error() {
+    for (var, value, feature) in [
+        ("SKILL_PERSISTENCE", "dynamodb", "`dynamodb`"),
+        (
+            "DYNAMODB_PERSISTENCE_TABLE_NAME",
+            "ask-hosted-table",
+            "`dynamodb`",
+        ),
+        ("S3_PERSISTENCE_BUCKET", "ask-hosted-bucket", "`s3`"),
+    ] {
+        if cfg!(feature = "dynamodb") || cfg!(feature = "s3") {
+            return; // built with the backends: nothing to check here
+        }
+        let out = run(env!("CARGO_BIN_EXE_cat-facts"), &[], "", &[(var, value)]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{var}={value}");
+        assert!(stderr.contains(feature), "{var}={value}: {stderr}");
+        assert!(text(&out.stdout).is_empty(), "no demo ran");
+    }
+}
+
+#[test]
+fn unknown_backend_and_bad_arguments_fail() {
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &[],
+        "",
+        &[("SKILL_PERSISTENCE", "postgres")],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("postgres"));
+
+    let out = run(env!("CARGO_BIN_EXE_cafe"), &["--frobnicate"], "", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("usage: cafe"));
+
+    let out = run(env!("CARGO_BIN_EXE_cafe"), &["--help"], "", &[]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("--interactive"));
+}
+
+#[cfg(not(feature = "http"))]
+#[test]
+fn http_mode_without_its_feature_says_so() {
+    let out = run(env!("CARGO_BIN_EXE_cafe"), &["--http"], "", &[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("`http` feature"));
+}
