@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command: `cargo test --workspace --all-features "$@"` against real
+# The project's test command: `cargo test --workspace --all-features --no-fail-fast "$@"` against real
 # DynamoDB and S3 APIs, served by LocalStack on loopback (no Docker needed).
 #
 #   scripts/test.sh                 # all tests
@@ -97,6 +97,6 @@ say "emulator: $(describe_emulator)"
 if [[ -n ${ALEXA_TEST_CMD:-} ]]; then
   run bash -c "$ALEXA_TEST_CMD" test.sh "$@"
 else
-  run cargo test --workspace --all-features "$@"
+  run cargo test --workspace --all-features --no-fail-fast "$@"
 fi
 # Exit status: that of cargo (the EXIT trap stops LocalStack and reports).

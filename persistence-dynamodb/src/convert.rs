@@ -18,9 +18,61 @@ const MAX_DIGITS: usize = 38;
 
 /// Why a value cannot be converted, with the attribute path (`attributes.profile.tags[1]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ConvertError {
+pub struct ConvertError {
     pub(crate) path: String,
     pub(crate) detail: String,
+}
+
+impl ConvertError {
+    /// Where: `attributes.profile.tags[1]`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What is wrong.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl std::error::Error for ConvertError {}
+
+/// The DynamoDB map value the adapter stores for `attributes` (under `attributes`), after
+/// checking that DynamoDB can hold every value exactly. The adapter's write path; public for
+/// migrations and tools.
+///
+/// ```
+/// use persistence_core::Attributes;
+/// use persistence_dynamodb::{attributes_from_dynamodb, attributes_to_dynamodb};
+///
+/// let attrs = Attributes::try_from(serde_json::json!({"drink": "latte", "n": 0.1})).unwrap();
+/// let value = attributes_to_dynamodb(&attrs)?;
+/// assert_eq!(attributes_from_dynamodb(&value)?, attrs);
+/// # Ok::<(), persistence_dynamodb::ConvertError>(())
+/// ```
+pub fn attributes_to_dynamodb(
+    attributes: &persistence_core::Attributes,
+) -> Result<AttributeValue, ConvertError> {
+    check_and_measure(attributes, "attributes")?;
+    to_attribute_value(attributes)
+}
+
+/// The attributes a stored DynamoDB map value holds, exactly or not at all (the adapter's read
+/// path): a number JSON cannot hold, a binary value, or a value that is not a map is an error
+/// naming the attribute.
+pub fn attributes_from_dynamodb(
+    value: &AttributeValue,
+) -> Result<persistence_core::Attributes, ConvertError> {
+    match value {
+        AttributeValue::M(m) => map_to_json(m, "attributes").map(Into::into),
+        other => Err(ConvertError {
+            path: "attributes".into(),
+            detail: format!(
+                "should be a map (M), found {}",
+                crate::errors::type_name(other)
+            ),
+        }),
+    }
 }
 
 impl std::fmt::Display for ConvertError {

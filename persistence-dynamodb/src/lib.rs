@@ -53,6 +53,7 @@ use persistence_core::{
     Version, async_trait, validate_key,
 };
 
+pub use convert::{ConvertError, attributes_from_dynamodb, attributes_to_dynamodb};
 pub use table::{Billing, TableCreation};
 
 /// DynamoDB's item size limit: 400 KB.

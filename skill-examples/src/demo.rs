@@ -205,11 +205,16 @@ async fn print_turn(
         writeln!(out, "        (the session ends)")?;
     }
     match conversation.stored_attributes().await? {
-        Some(attrs) => writeln!(
-            out,
-            "        stored: {}",
-            serde_json::to_string(&attrs).map_err(io::Error::other)?
-        )?,
+        Some(attrs) => {
+            // Sorted keys, whatever serde_json's map order is in this build (the AWS HTTP
+            // client turns on `preserve_order`), so the transcript is the same everywhere.
+            let sorted: std::collections::BTreeMap<_, _> = attrs.iter().collect();
+            writeln!(
+                out,
+                "        stored: {}",
+                serde_json::to_string(&sorted).map_err(io::Error::other)?
+            )?
+        }
         None => writeln!(out, "        stored: (nothing)")?,
     }
     Ok(())
