@@ -1,0 +1,140 @@
+//! Requests per turn, counted at the SDK: what a skill pays DynamoDB or S3 for.
+
+use std::collections::BTreeMap;
+
+use persistence_core::{Attributes, PersistenceAdapter, SaveMode};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::BoxError;
+use crate::counting::{RequestCounter, describe, tally};
+use crate::workload::{bump, sample_map};
+
+/// The five-turn session, as printed under the table.
+pub const SESSION: &str = "five-turn session = LaunchRequest (get, visits+1, save) → \
+OrderIntent (get, change the order, save) → HelpIntent (get, nothing changes, no save) → \
+OrderIntent (get, change, save) → SessionEndedRequest (no I/O)";
+
+/// One scenario's count.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestRow {
+    /// What the skill did.
+    pub scenario: &'static str,
+    /// Requests by operation name.
+    pub by_operation: BTreeMap<String, u64>,
+    /// Item or object reads.
+    pub reads: u64,
+    /// Item or object writes.
+    pub writes: u64,
+    /// Anything else (should be none).
+    pub other: u64,
+    /// The most reads that meet the target.
+    pub max_reads: u64,
+    /// The most writes that meet the target.
+    pub max_writes: u64,
+}
+
+impl RequestRow {
+    /// Reads, writes and other requests within the target.
+    pub fn meets_target(&self) -> bool {
+        self.reads <= self.max_reads && self.writes <= self.max_writes && self.other == 0
+    }
+
+    /// `GetItem×1 UpdateItem×1`.
+    pub fn operations(&self) -> String {
+        describe(&self.by_operation)
+    }
+}
+
+/// A skill turn as an attributes manager runs it: one `get`; `change` (if any) applied; a
+/// `save` only when the attributes changed.
+async fn skill_turn(
+    store: &dyn PersistenceAdapter,
+    key: &str,
+    change: Option<fn(&mut Map<String, Value>)>,
+) -> Result<(), BoxError> {
+    let Some(change) = change else {
+        store.get(key).await?;
+        return Ok(());
+    };
+    let (attrs, version) = match store.get(key).await? {
+        Some(s) => (s.attributes, Some(s.version)),
+        None => (Attributes::new(), None),
+    };
+    let mut changed = attrs.clone();
+    change(&mut changed);
+    if changed != attrs {
+        store
+            .save(key, &changed, SaveMode::expecting(version.as_ref()))
+            .await?;
+    }
+    Ok(())
+}
+
+fn order(attrs: &mut Map<String, Value>) {
+    let n = attrs.get("orders").and_then(Value::as_u64).unwrap_or(0) + 1;
+    attrs.insert("orders".into(), n.into());
+    attrs.insert("lastOrder".into(), "flat white".into());
+}
+
+fn nothing(_: &mut Map<String, Value>) {}
+
+/// Counts the requests of each scenario through `store`, whose client reports to `counter`.
+/// Keys start with `key_prefix`.
+pub async fn count(
+    store: &dyn PersistenceAdapter,
+    counter: &RequestCounter,
+    key_prefix: &str,
+) -> Result<Vec<RequestRow>, BoxError> {
+    let returning = format!("{key_prefix}-returning");
+    store
+        .save(
+            &returning,
+            &Attributes::from(sample_map(1024)),
+            SaveMode::Overwrite,
+        )
+        .await?;
+    let mut rows = Vec::new();
+    let mut measure = |scenario, counts: BTreeMap<String, u64>, max_reads, max_writes| {
+        let (reads, writes, other) = tally(&counts);
+        rows.push(RequestRow {
+            scenario,
+            by_operation: counts,
+            reads,
+            writes,
+            other,
+            max_reads,
+            max_writes,
+        });
+    };
+
+    counter.take();
+    skill_turn(store, &format!("{key_prefix}-new"), Some(bump)).await?;
+    measure("new user: get (nothing), create", counter.take(), 1, 1);
+
+    skill_turn(store, &returning, None).await?;
+    measure("read-only turn: get", counter.take(), 1, 0);
+
+    skill_turn(store, &returning, Some(nothing)).await?;
+    measure("unchanged turn: get, no change", counter.take(), 1, 0);
+
+    skill_turn(store, &returning, Some(bump)).await?;
+    measure("changing turn: get, change, save", counter.take(), 1, 1);
+
+    let session_key = format!("{key_prefix}-session");
+    store
+        .save(
+            &session_key,
+            &Attributes::from(sample_map(1024)),
+            SaveMode::Overwrite,
+        )
+        .await?;
+    counter.take();
+    skill_turn(store, &session_key, Some(bump)).await?; // LaunchRequest
+    skill_turn(store, &session_key, Some(order)).await?; // OrderIntent
+    skill_turn(store, &session_key, Some(nothing)).await?; // HelpIntent
+    skill_turn(store, &session_key, Some(order)).await?; // OrderIntent
+    // SessionEndedRequest: no persistence I/O.
+    measure("five-turn session (see below)", counter.take(), 4, 3);
+    Ok(rows)
+}
