@@ -1,6 +1,7 @@
 //! Conversion throughput of large attribute maps: JSON <-> DynamoDB attribute values (the
-//! DynamoDB adapter's write path, and `serde_dynamo`'s read as a stand-in for its read path),
-//! and JSON encode/decode (the S3 adapter's paths).
+//! DynamoDB adapter's own write and read paths, `attributes_to_dynamodb` with its range and size
+//! check, and `attributes_from_dynamodb` with its exact-number check), and JSON encode/decode
+//! (the S3 adapter's paths).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -69,7 +70,8 @@ pub fn run(batch: Duration, batches: usize) -> Result<Vec<ConversionRow>, BoxErr
         let map = sample_map(target);
         let json = serde_json::to_vec(&map)?;
         let bytes = json.len();
-        let av: AttributeValue = serde_dynamo::to_attribute_value(&map)?;
+        let attrs = persistence_core::Attributes::from(map.clone());
+        let av: AttributeValue = persistence_dynamodb::attributes_to_dynamodb(&attrs)?;
         // Owned inputs are cloned before the timing; keep their memory bounded (~64 MB).
         let max_owned = (64 << 20) / (bytes * 10).max(1);
         let secs = [
@@ -77,9 +79,10 @@ pub fn run(batch: Duration, batches: usize) -> Result<Vec<ConversionRow>, BoxErr
                 batch,
                 batches,
                 usize::MAX,
-                || &map,
+                || &attrs,
                 |m| {
-                    let v: AttributeValue = serde_dynamo::to_attribute_value(black_box(m))?;
+                    let v: AttributeValue =
+                        persistence_dynamodb::attributes_to_dynamodb(black_box(m))?;
                     black_box(v);
                     Ok(())
                 },
@@ -90,7 +93,7 @@ pub fn run(batch: Duration, batches: usize) -> Result<Vec<ConversionRow>, BoxErr
                 max_owned,
                 || av.clone(),
                 |v| {
-                    let m: Map<String, Value> = serde_dynamo::from_attribute_value(black_box(v))?;
+                    let m = persistence_dynamodb::attributes_from_dynamodb(black_box(&v))?;
                     black_box(m);
                     Ok(())
                 },

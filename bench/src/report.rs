@@ -607,10 +607,10 @@ impl Report {
             t.row(row);
         }
         t.note(
-            "JSON → DynamoDB = serde_dynamo::to_attribute_value (the DynamoDB adapter's write path, without its size \
-             check); DynamoDB → JSON = serde_dynamo::from_attribute_value, a stand-in for the adapter's exact-number \
-             reader, which is crate-private; JSON encode/decode = serde_json::to_vec / from_slice (the S3 adapter's \
-             paths). MB = 10^6 bytes of compact JSON; median of batches, one thread.",
+            "JSON → DynamoDB = persistence_dynamodb::attributes_to_dynamodb (the adapter's write path: range and \
+             size check, then serde_dynamo); DynamoDB → JSON = persistence_dynamodb::attributes_from_dynamodb (the \
+             adapter's read path, with its exact-number check); JSON encode/decode = serde_json::to_vec / from_slice \
+             (the S3 adapter's paths). MB = 10^6 bytes of compact JSON; median of batches, one thread.",
         );
         t
     }

@@ -81,59 +81,101 @@ impl std::fmt::Display for ConvertError {
     }
 }
 
+impl ConvertError {
+    /// An error at the value being converted; the callers up the tree prepend the path, so that
+    /// nothing is formatted on the (common) path where conversion succeeds.
+    fn here(detail: String) -> Self {
+        Self {
+            path: String::new(),
+            detail,
+        }
+    }
+
+    fn in_key(mut self, key: &str) -> Self {
+        self.path.insert_str(0, &format!(".{key}"));
+        self
+    }
+
+    fn in_index(mut self, index: usize) -> Self {
+        self.path.insert_str(0, &format!("[{index}]"));
+        self
+    }
+
+    fn at(mut self, root: &str) -> Self {
+        self.path.insert_str(0, root);
+        self
+    }
+}
+
 /// Checks that DynamoDB can store `attrs` exactly and returns the item size it adds, in bytes,
-/// as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per element).
+/// as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per element). `root`
+/// names the map in errors.
 pub(crate) fn check_and_measure(
     attrs: &Map<String, Value>,
     root: &str,
 ) -> Result<usize, ConvertError> {
+    measure_map(attrs).map_err(|e| e.at(root))
+}
+
+fn measure_map(attrs: &Map<String, Value>) -> Result<usize, ConvertError> {
     let mut size = 3;
     for (k, v) in attrs {
-        let path = format!("{root}.{k}");
         if k.is_empty() {
-            return Err(ConvertError {
-                path,
-                detail: "DynamoDB does not accept an empty attribute name inside a map".into(),
-            });
+            return Err(ConvertError::here(
+                "DynamoDB does not accept an empty attribute name inside a map".into(),
+            )
+            .in_key(k));
         }
-        size += 1 + k.len() + measure_value(v, &path)?;
+        size += 1 + k.len() + measure_value(v).map_err(|e| e.in_key(k))?;
     }
     Ok(size)
 }
 
-fn measure_value(v: &Value, path: &str) -> Result<usize, ConvertError> {
+fn measure_value(v: &Value) -> Result<usize, ConvertError> {
     Ok(match v {
         Value::Null | Value::Bool(_) => 1,
         Value::String(s) => s.len(),
         Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                check_float_range(f, path)?;
+            if let Some(u) = n.as_u64() {
+                digits(u).div_ceil(2) + 1
+            } else if let Some(i) = n.as_i64() {
+                digits(i.unsigned_abs()).div_ceil(2) + 1
+            } else {
+                let f = n.as_f64().unwrap_or(0.0);
+                check_float_range(f)?;
+                // At most 17 significant digits: f64's shortest round-trip form.
+                number_size(&format!("{f:e}"))
             }
-            number_size(&n.to_string())
         }
         Value::Array(items) => {
             let mut size = 3;
             for (i, item) in items.iter().enumerate() {
-                size += 1 + measure_value(item, &format!("{path}[{i}]"))?;
+                size += 1 + measure_value(item).map_err(|e| e.in_index(i))?;
             }
             size
         }
-        Value::Object(map) => check_and_measure(map, path)?,
+        Value::Object(map) => measure_map(map)?,
     })
 }
 
-fn check_float_range(f: f64, path: &str) -> Result<(), ConvertError> {
+fn digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+fn check_float_range(f: f64) -> Result<(), ConvertError> {
     if f == 0.0 {
         return Ok(());
     }
     let exp = f.abs().log10().floor() as i32;
     if !(MIN_EXP10..MAX_EXP10).contains(&exp) {
-        return Err(ConvertError {
-            path: path.to_owned(),
-            detail: format!(
-                "{f:e} is outside DynamoDB's number range (1e-130 to 9.99e125 in magnitude)"
-            ),
-        });
+        return Err(ConvertError::here(format!(
+            "{f:e} is outside DynamoDB's number range (1e-130 to 9.99e125 in magnitude)"
+        )));
     }
     Ok(())
 }
@@ -160,52 +202,61 @@ pub(crate) fn to_attribute_value(
     })
 }
 
-/// A DynamoDB value to JSON, exactly. `path` names it in errors.
-pub(crate) fn to_json(av: &AttributeValue, path: &str) -> Result<Value, ConvertError> {
-    let err = |detail: String| ConvertError {
-        path: path.to_owned(),
-        detail,
-    };
+/// A DynamoDB value to JSON, exactly. `root` names it in errors.
+#[cfg(test)]
+pub(crate) fn to_json(av: &AttributeValue, root: &str) -> Result<Value, ConvertError> {
+    value_to_json(av).map_err(|e| e.at(root))
+}
+
+fn value_to_json(av: &AttributeValue) -> Result<Value, ConvertError> {
     Ok(match av {
         AttributeValue::Null(_) => Value::Null,
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::N(n) => Value::Number(number_to_json(n).map_err(err)?),
-        AttributeValue::M(m) => Value::Object(map_to_json(m, path)?),
-        AttributeValue::L(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| to_json(v, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
+        AttributeValue::N(n) => Value::Number(number_to_json(n).map_err(ConvertError::here)?),
+        AttributeValue::M(m) => Value::Object(entries_to_json(m)?),
+        AttributeValue::L(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, v) in items.iter().enumerate() {
+                out.push(value_to_json(v).map_err(|e| e.in_index(i))?);
+            }
+            Value::Array(out)
+        }
         AttributeValue::Ss(items) => {
             Value::Array(items.iter().cloned().map(Value::String).collect())
         }
         AttributeValue::Ns(items) => Value::Array(
             items
                 .iter()
-                .map(|n| number_to_json(n).map(Value::Number).map_err(err))
-                .collect::<Result<_, _>>()?,
+                .map(|n| number_to_json(n).map(Value::Number))
+                .collect::<Result<_, _>>()
+                .map_err(ConvertError::here)?,
         ),
         AttributeValue::B(_) | AttributeValue::Bs(_) => {
-            return Err(err("binary values have no JSON form".into()));
+            return Err(ConvertError::here("binary values have no JSON form".into()));
         }
-        other => return Err(err(format!("unsupported DynamoDB type {other:?}"))),
+        other => {
+            return Err(ConvertError::here(format!(
+                "unsupported DynamoDB type {other:?}"
+            )));
+        }
     })
 }
 
-/// A DynamoDB map to a JSON object, exactly.
+/// A DynamoDB map to a JSON object, exactly. `root` names it in errors.
 pub(crate) fn map_to_json(
     m: &std::collections::HashMap<String, AttributeValue>,
-    path: &str,
+    root: &str,
 ) -> Result<Map<String, Value>, ConvertError> {
-    // Sorted so that errors (and any debug output) are deterministic.
-    let mut entries: Vec<_> = m.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries_to_json(m).map_err(|e| e.at(root))
+}
+
+fn entries_to_json(
+    m: &std::collections::HashMap<String, AttributeValue>,
+) -> Result<Map<String, Value>, ConvertError> {
     let mut out = Map::new();
-    for (k, v) in entries {
-        out.insert(k.clone(), to_json(v, &format!("{path}.{k}"))?);
+    for (k, v) in m {
+        out.insert(k.clone(), value_to_json(v).map_err(|e| e.in_key(k))?);
     }
     Ok(out)
 }
