@@ -184,3 +184,37 @@ fn http_mode_without_its_feature_says_so() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("`http` feature"));
 }
+
+#[cfg(feature = "dynamodb")]
+#[test]
+fn dynamodb_without_a_table_name_names_the_variable() {
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &[],
+        "",
+        &[
+            ("SKILL_PERSISTENCE", "dynamodb"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("DYNAMODB_PERSISTENCE_TABLE_NAME"),
+        "{stderr}"
+    );
+}
+
+#[cfg(feature = "s3")]
+#[test]
+fn s3_without_a_bucket_names_the_variable() {
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &[],
+        "",
+        &[("SKILL_PERSISTENCE", "s3"), ("AWS_REGION", "us-east-1")],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("S3_PERSISTENCE_BUCKET"), "{stderr}");
+}
