@@ -195,4 +195,46 @@ mod tests {
 
         server.abort();
     }
+
+    /// What a developer does by hand: curl POSTs a real Alexa request file to the local endpoint.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_a_real_alexa_request_posted_with_curl() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve_http_on(skill(), listener));
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/launch_request.json"
+        );
+        let url = format!("http://{addr}/");
+        let out = tokio::process::Command::new("curl")
+            .args([
+                "--silent",
+                "--show-error",
+                "--fail-with-body",
+                "--max-time",
+                "10",
+            ])
+            .args(["-H", "Content-Type: application/json", "--data-binary"])
+            .arg(format!("@{file}"))
+            .arg(&url)
+            .output()
+            .await
+            .expect("curl is installed (Debian package curl)");
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["response"]["outputSpeech"]["ssml"],
+            "<speak>Welcome to HTTP!</speak>"
+        );
+        assert_eq!(
+            v["response"]["reprompt"]["outputSpeech"]["ssml"],
+            "<speak>Still there?</speak>"
+        );
+        server.abort();
+    }
 }
