@@ -79,64 +79,48 @@ pub struct DynamoDbAdapter {
     resource: String,
 }
 
-/// Builds a [`DynamoDbAdapter`]; see [`DynamoDbAdapter::builder`].
+/// Builds a [`DynamoDbAdapter`]; see [`DynamoDbAdapter::builder`]. It holds the adapter being
+/// configured; `build` hands it over.
 #[derive(Clone, Debug)]
-pub struct DynamoDbAdapterBuilder {
-    client: Client,
-    table: String,
-    partition_key: String,
-    attributes_name: String,
-    version_name: String,
-    consistent_read: bool,
-    creation: TableCreation,
-}
+pub struct DynamoDbAdapterBuilder(DynamoDbAdapter);
 
 impl DynamoDbAdapterBuilder {
     /// The hash key attribute's name (default `id`, as the ASK SDKs).
     pub fn partition_key_name(mut self, name: impl Into<String>) -> Self {
-        self.partition_key = name.into();
+        self.0.partition_key = name.into();
         self
     }
 
     /// The name of the map attribute that holds the attributes (default `attributes`).
     pub fn attributes_name(mut self, name: impl Into<String>) -> Self {
-        self.attributes_name = name.into();
+        self.0.attributes_name = name.into();
         self
     }
 
     /// The name of the number attribute that holds the version (default
     /// [`DEFAULT_VERSION_ATTRIBUTE`]).
     pub fn version_attribute_name(mut self, name: impl Into<String>) -> Self {
-        self.version_name = name.into();
+        self.0.version_name = name.into();
         self
     }
 
     /// Strongly consistent reads (default on, as the ASK SDKs): a save on one device is seen by
     /// the next turn on another.
     pub fn consistent_read(mut self, on: bool) -> Self {
-        self.consistent_read = on;
+        self.0.consistent_read = on;
         self
     }
 
     /// How [`DynamoDbAdapter::ensure_table`] creates the table (default: on-demand billing,
     /// waiting up to 60 s for ACTIVE).
     pub fn table_creation(mut self, creation: TableCreation) -> Self {
-        self.creation = creation;
+        self.0.creation = creation;
         self
     }
 
     /// The adapter.
     pub fn build(self) -> DynamoDbAdapter {
-        DynamoDbAdapter {
-            resource: format!("DynamoDB table '{}'", self.table),
-            client: self.client,
-            table: self.table,
-            partition_key: self.partition_key,
-            attributes_name: self.attributes_name,
-            version_name: self.version_name,
-            consistent_read: self.consistent_read,
-            creation: self.creation,
-        }
+        self.0
     }
 }
 
@@ -156,15 +140,17 @@ impl DynamoDbAdapter {
     /// # }
     /// ```
     pub fn builder(client: Client, table_name: impl Into<String>) -> DynamoDbAdapterBuilder {
-        DynamoDbAdapterBuilder {
+        let table = table_name.into();
+        DynamoDbAdapterBuilder(DynamoDbAdapter {
             client,
-            table: table_name.into(),
+            resource: format!("DynamoDB table '{table}'"),
+            table,
             partition_key: "id".into(),
             attributes_name: "attributes".into(),
             version_name: DEFAULT_VERSION_ATTRIBUTE.into(),
             consistent_read: true,
             creation: TableCreation::default(),
-        }
+        })
     }
 
     /// The table's name.
