@@ -26,8 +26,12 @@ pub fn envelope(data: &[u8]) {
             Ok(key) => {
                 assert!(!key.is_empty(), "a key generator returned an empty key");
                 let _ = validate_key(&key, MAX_KEY_BYTES);
+                // Only where the ID is written once in the input: an ID that also stands in
+                // another field's text (a message, an unknown field) is shown there legitimately
+                // (the fuzzer found such an input; it is kept in fuzz/regressions/envelope/).
                 let shown = format!("{env:?}");
-                if key.chars().count() >= 8 {
+                let input = String::from_utf8_lossy(data);
+                if key.chars().count() >= 8 && input.matches(key.as_str()).count() == 1 {
                     assert!(!shown.contains(&key), "Debug output shows a full ID");
                 }
             }
