@@ -1,17 +1,24 @@
 //! The adapter trait, versions, save modes and the read-modify-write helper.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
+use crate::clock::{epoch_seconds, from_epoch_seconds};
 use crate::{Attributes, Error, RedactedKey, Result};
 
 /// An opaque token naming one stored state of a key's attributes.
 ///
-/// Each backend makes its own (a counter in memory, a number attribute in DynamoDB, the ETag in
-/// S3). A skill only carries it from [`PersistenceAdapter::get`] to
-/// [`SaveMode::IfVersion`]; comparing versions of different keys or backends means nothing.
+/// Each backend makes its own (a store-wide counter in memory, a [`unique_token`](crate::unique_token)
+/// written with the item in DynamoDB, the ETag of a body that carries such a token in S3). A
+/// version names exactly one write: it never repeats, not even when a key is deleted and
+/// written again with the same content, so a save conditional on it cannot succeed over
+/// anything but the state that was read. A skill only carries it from
+/// [`PersistenceAdapter::get`] to [`SaveMode::IfVersion`]; comparing versions of different keys
+/// or backends means nothing.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Version(String);
 
@@ -47,7 +54,212 @@ pub struct Stored {
     /// The version they were read at: pass it to [`SaveMode::IfVersion`] to save only if nobody
     /// changed them since.
     pub version: Version,
+    /// When they expire (whole seconds), if an expiry was set with the last save.
+    pub expires_at: Option<SystemTime>,
 }
+
+impl Stored {
+    /// Attributes at a version, without expiry.
+    pub fn new(attributes: Attributes, version: Version) -> Self {
+        Self {
+            attributes,
+            version,
+            expires_at: None,
+        }
+    }
+
+    /// The same, expiring at `expires_at`.
+    #[must_use]
+    pub fn expiring(mut self, expires_at: Option<SystemTime>) -> Self {
+        self.expires_at = expires_at;
+        self
+    }
+}
+
+/// When saved attributes expire: how a save overrides the adapter's default.
+///
+/// Expired attributes read as absent ([`PersistenceAdapter::get`] gives `Ok(None)`), are left
+/// out of listings, and a save over them behaves as over an absent key (a
+/// [`SaveMode::CreateOnly`] save succeeds). Backends keep the time in whole seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Expiry {
+    /// The adapter's default (none unless the adapter was configured with one).
+    #[default]
+    Default,
+    /// Never: keep the attributes until deleted, whatever the adapter's default.
+    Never,
+    /// This long after the save.
+    After(Duration),
+    /// At this time.
+    At(SystemTime),
+}
+
+impl Expiry {
+    /// The expiry time this setting gives a save made at `now`, when the adapter's default is
+    /// `default`: whole seconds, rounded up.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use persistence_core::Expiry;
+    /// let now = UNIX_EPOCH + Duration::from_millis(1_000_500);
+    /// let day = Some(Duration::from_secs(86_400));
+    /// assert_eq!(Expiry::Default.resolve(day, now), Some(UNIX_EPOCH + Duration::from_secs(1_000 + 86_400 + 1)));
+    /// assert_eq!(Expiry::Never.resolve(day, now), None);
+    /// assert_eq!(Expiry::Default.resolve(None, now), None);
+    /// ```
+    pub fn resolve(&self, default: Option<Duration>, now: SystemTime) -> Option<SystemTime> {
+        let after = |d: Duration| {
+            let t = now.checked_add(d).unwrap_or(now);
+            let secs = epoch_seconds(t);
+            let whole = from_epoch_seconds(secs);
+            from_epoch_seconds(if whole < t { secs + 1 } else { secs })
+        };
+        match self {
+            Expiry::Default => default.map(after),
+            Expiry::Never => None,
+            Expiry::After(d) => Some(after(*d)),
+            Expiry::At(t) => Some(from_epoch_seconds(epoch_seconds(*t))),
+        }
+    }
+}
+
+/// True when attributes expiring at `expires_at` have expired at `now` (at or after the second
+/// they expire).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// let at = Some(UNIX_EPOCH + Duration::from_secs(100));
+/// assert!(!persistence_core::is_expired(at, UNIX_EPOCH + Duration::from_millis(99_999)));
+/// assert!(persistence_core::is_expired(at, UNIX_EPOCH + Duration::from_secs(100)));
+/// assert!(!persistence_core::is_expired(None, UNIX_EPOCH + Duration::from_secs(100)));
+/// ```
+pub fn is_expired(expires_at: Option<SystemTime>, now: SystemTime) -> bool {
+    expires_at.is_some_and(|at| epoch_seconds(now) >= epoch_seconds(at))
+}
+
+/// How a save is made: the condition ([`SaveMode`]), the expiry, and an optional write token.
+///
+/// ```
+/// use std::time::Duration;
+/// use persistence_core::{Expiry, SaveMode, SaveOptions, unique_token};
+/// let opts = SaveOptions::new(SaveMode::CreateOnly)
+///     .expiry(Expiry::After(Duration::from_secs(30 * 86_400)))
+///     .token(unique_token());
+/// assert_eq!(opts.mode, SaveMode::CreateOnly);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SaveOptions {
+    /// What must be stored for the save to go ahead.
+    pub mode: SaveMode,
+    /// When the saved attributes expire.
+    pub expiry: Expiry,
+    /// The token this write carries ([`unique_token`](crate::unique_token) shape); `None` lets
+    /// the adapter make one. Saving again with the same token and mode after the first save
+    /// committed (its answer lost) is recognised as the same write: it returns the version that
+    /// write made instead of [`Error::Conflict`], as long as nobody wrote after it. A token must
+    /// never be used for two different writes.
+    pub token: Option<String>,
+}
+
+impl SaveOptions {
+    /// Options with this mode, the adapter's default expiry, and a fresh token.
+    pub fn new(mode: SaveMode) -> Self {
+        Self {
+            mode,
+            expiry: Expiry::Default,
+            token: None,
+        }
+    }
+
+    /// With this expiry.
+    #[must_use]
+    pub fn expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// With this write token (see [`SaveOptions::token`]).
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The token to write: the caller's, or a fresh one.
+    pub fn token_or_new(&self) -> String {
+        self.token.clone().unwrap_or_else(crate::unique_token)
+    }
+}
+
+impl From<SaveMode> for SaveOptions {
+    fn from(mode: SaveMode) -> Self {
+        Self::new(mode)
+    }
+}
+
+/// What to list: keys under a prefix, expired ones or not, page size.
+///
+/// ```
+/// use persistence_core::ListOptions;
+/// let all = ListOptions::default();
+/// let some = ListOptions::default().prefix("amzn1.ask.account.").page_size(100);
+/// assert_eq!(some.prefix.as_deref(), Some("amzn1.ask.account."));
+/// # let _ = all;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListOptions {
+    /// Only keys starting with this (byte for byte).
+    pub prefix: Option<String>,
+    /// Also list keys whose attributes expired but are still stored (for purging them).
+    /// Listing keys only ([`PersistenceAdapter::list_keys`]) may include them anyway where the
+    /// backend cannot tell without reading each (S3); [`PersistenceAdapter::entries`] honours it.
+    pub include_expired: bool,
+    /// A hint for how many keys a page holds (backends may give fewer or cap it).
+    pub page_size: Option<usize>,
+}
+
+impl ListOptions {
+    /// Only keys starting with `prefix`.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Also expired entries.
+    #[must_use]
+    pub fn include_expired(mut self, on: bool) -> Self {
+        self.include_expired = on;
+        self
+    }
+
+    /// Pages of about `n` keys.
+    #[must_use]
+    pub fn page_size(mut self, n: usize) -> Self {
+        self.page_size = Some(n.max(1));
+        self
+    }
+
+    /// True when `key` is selected by the prefix.
+    pub fn matches(&self, key: &str) -> bool {
+        self.prefix.as_deref().is_none_or(|p| key.starts_with(p))
+    }
+}
+
+/// One key with what is stored under it, as [`PersistenceAdapter::entries`] lists them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The storage key.
+    pub key: String,
+    /// Its attributes, version and expiry.
+    pub stored: Stored,
+}
+
+/// A stream of pages: what listing returns. Each item is one page, or the error that ended
+/// the listing.
+pub type Pages<'a, T> = BoxStream<'a, Result<Vec<T>>>;
 
 /// How [`PersistenceAdapter::save`] treats what is already stored (like `object_store`'s
 /// `PutMode`).
@@ -70,7 +282,7 @@ impl SaveMode {
     /// ```
     /// # use persistence_core::{SaveMode, Stored, Version, Attributes};
     /// assert_eq!(SaveMode::expecting(None), SaveMode::CreateOnly);
-    /// let s = Stored { attributes: Attributes::new(), version: Version::new("7") };
+    /// let s = Stored::new(Attributes::new(), Version::new("7"));
     /// assert_eq!(SaveMode::expecting(Some(&s.version)), SaveMode::IfVersion(Version::new("7")));
     /// ```
     pub fn expecting(version: Option<&Version>) -> Self {
@@ -119,14 +331,62 @@ impl SaveMode {
 /// ```
 #[async_trait]
 pub trait PersistenceAdapter: Send + Sync + fmt::Debug {
-    /// Reads the attributes stored under `key`, with their version. An absent key is `Ok(None)`.
+    /// Reads the attributes stored under `key`, with their version. An absent (or expired) key
+    /// is `Ok(None)`.
     async fn get(&self, key: &str) -> Result<Option<Stored>>;
 
-    /// Stores `attributes` under `key` as `mode` allows, and returns the new version.
-    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version>;
+    /// Stores `attributes` under `key` as `options` allow, and returns the new version.
+    async fn save_with(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> Result<Version>;
+
+    /// Stores `attributes` under `key` as `mode` allows, with the adapter's default expiry, and
+    /// returns the new version.
+    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
+        self.save_with(key, attributes, &SaveOptions::new(mode))
+            .await
+    }
 
     /// Removes what is stored under `key`. Deleting an absent key is `Ok(())`.
     async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Removes what is stored under `key` only if it is still at `expected`: otherwise
+    /// [`Error::Conflict`] and nothing is removed. A key already gone is `Ok(())`.
+    async fn delete_if(&self, key: &str, expected: &Version) -> Result<()>;
+
+    /// Every stored key `options` select, page by page, each once, in no particular order.
+    /// Expired keys are left out where the backend can tell without reading each one.
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String>;
+
+    /// Every stored entry `options` select, with its attributes, page by page, each once.
+    /// Expired entries are left out unless `options.include_expired`.
+    ///
+    /// The default reads each key [`list_keys`](PersistenceAdapter::list_keys) gives with
+    /// [`get`](PersistenceAdapter::get), eight at a time (so it never includes expired entries);
+    /// backends that can read entries in bulk override it.
+    fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
+        self.list_keys(options)
+            .then(move |page| async move {
+                let keys = page?;
+                let mut out = Vec::with_capacity(keys.len());
+                let mut reads = futures::stream::iter(keys)
+                    .map(|key| async move {
+                        let got = self.get(&key).await;
+                        (key, got)
+                    })
+                    .buffered(8);
+                while let Some((key, got)) = reads.next().await {
+                    if let Some(stored) = got? {
+                        out.push(Entry { key, stored });
+                    }
+                }
+                Ok(out)
+            })
+            .boxed()
+    }
 
     /// A short description of where data goes (`DynamoDB table 'x'`), for logs and errors.
     fn describe(&self) -> String;
@@ -273,11 +533,28 @@ impl<A: PersistenceAdapter + ?Sized> PersistenceAdapter for std::sync::Arc<A> {
     async fn get(&self, key: &str) -> Result<Option<Stored>> {
         (**self).get(key).await
     }
+    async fn save_with(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> Result<Version> {
+        (**self).save_with(key, attributes, options).await
+    }
     async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
         (**self).save(key, attributes, mode).await
     }
     async fn delete(&self, key: &str) -> Result<()> {
         (**self).delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> Result<()> {
+        (**self).delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        (**self).list_keys(options)
+    }
+    fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
+        (**self).entries(options)
     }
     fn describe(&self) -> String {
         (**self).describe()
@@ -289,11 +566,28 @@ impl<A: PersistenceAdapter + ?Sized> PersistenceAdapter for Box<A> {
     async fn get(&self, key: &str) -> Result<Option<Stored>> {
         (**self).get(key).await
     }
+    async fn save_with(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> Result<Version> {
+        (**self).save_with(key, attributes, options).await
+    }
     async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
         (**self).save(key, attributes, mode).await
     }
     async fn delete(&self, key: &str) -> Result<()> {
         (**self).delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> Result<()> {
+        (**self).delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        (**self).list_keys(options)
+    }
+    fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
+        (**self).entries(options)
     }
     fn describe(&self) -> String {
         (**self).describe()

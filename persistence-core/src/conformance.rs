@@ -12,15 +12,19 @@
 //! # #[derive(Debug, Default)] struct MyAdapter;
 //! # #[async_trait::async_trait] impl PersistenceAdapter for MyAdapter {
 //! #   async fn get(&self, _: &str) -> persistence_core::Result<Option<persistence_core::Stored>> { unimplemented!() }
-//! #   async fn save(&self, _: &str, _: &persistence_core::Attributes, _: persistence_core::SaveMode) -> persistence_core::Result<persistence_core::Version> { unimplemented!() }
+//! #   async fn save_with(&self, _: &str, _: &persistence_core::Attributes, _: &persistence_core::SaveOptions) -> persistence_core::Result<persistence_core::Version> { unimplemented!() }
 //! #   async fn delete(&self, _: &str) -> persistence_core::Result<()> { unimplemented!() }
+//! #   async fn delete_if(&self, _: &str, _: &persistence_core::Version) -> persistence_core::Result<()> { unimplemented!() }
+//! #   fn list_keys<'a>(&'a self, _: &persistence_core::ListOptions) -> persistence_core::Pages<'a, String> { unimplemented!() }
 //! #   fn describe(&self) -> String { "demo".into() }
 //! # }
+//! # impl MyAdapter { fn with_setup(_: &persistence_core::conformance::Setup) -> Self { Self } }
 //!
 //! persistence_core::conformance_tests!(
-//!     // an async expression giving a fresh Arc<dyn PersistenceAdapter> and the backend's key
-//!     // limit, or None when the backend cannot run here
-//!     async { Some((Arc::new(MyAdapter::default()) as Arc<dyn PersistenceAdapter>, 2048)) }
+//!     // `setup` names the clock and default expiry the adapter must be built with; the async
+//!     // expression gives a fresh Arc<dyn PersistenceAdapter> and the backend's key limit, or
+//!     // None when the backend cannot run here
+//!     setup => async { Some((Arc::new(MyAdapter::with_setup(&setup)) as Arc<dyn PersistenceAdapter>, 2048)) }
 //! );
 //! # }
 //! ```
@@ -30,11 +34,35 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use futures::StreamExt;
+use serde_json::{Number, Value, json};
 
 use crate::{
-    Attributes, Error, PersistenceAdapter, PersistenceAdapterExt, RetryPolicy, SaveMode, Stored,
+    Attributes, Clock, Entry, Error, Expiry, ListOptions, ManualClock, PersistenceAdapter,
+    PersistenceAdapterExt, RetryPolicy, SaveMode, SaveOptions, Stored, Version,
 };
+
+/// How the adapter under test must be built: with this clock (so expiry can be tested by
+/// moving it, never by sleeping) and this default expiry ("keep a key's attributes for D
+/// after its last save"; `None` unless a check needs one).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Setup {
+    /// The clock the adapter reads the time from.
+    pub clock: ManualClock,
+    /// The adapter's default expiry.
+    pub default_expiry: Option<Duration>,
+}
+
+impl Setup {
+    /// A setup with a default expiry.
+    pub fn with_default_expiry(default_expiry: Duration) -> Self {
+        Self {
+            clock: ManualClock::new(),
+            default_expiry: Some(default_expiry),
+        }
+    }
+}
 
 /// A key no other test run uses, so suites can share one table or bucket.
 pub fn unique_key(case: &str) -> String {
@@ -249,8 +277,30 @@ pub fn awkward_attributes() -> Attributes {
         // serde_json's default fast path reads it back one bit off).
         "floats": [0.1, 1e21, -2.5, 1.5e-7, 123_456.789, 0.30000000000000004, -1e-100,
                    6.02214076e23, -5.3575624515848524e-89],
+        "decimals": exact_decimals(),
         "long_string": "x".repeat(5000),
     }))
+}
+
+/// Numbers no `f64`, `i64` or `u64` holds exactly, as Python skills store them (boto3 hands
+/// them `Decimal`s; Python ints grow past 2^64), within what every backend keeps (DynamoDB: 38
+/// significant digits, magnitudes 1e-130 to 1e126): each must come back with its exact value.
+pub fn exact_decimals() -> Value {
+    let n = |text: &str| {
+        Value::Number(crate::number::canonical_number(text).expect("a decimal number"))
+    };
+    json!([
+        n("0.6666666666666666666666666667"),    // Decimal(2) / Decimal(3)
+        n("1180591620717411303424"),            // 2**70
+        n("-1180591620717411303424"),
+        n("18446744073709551616"),              // u64::MAX + 1
+        n("0.1000000000000000000000000001"),
+        n("12345678901234567890123456789012345678"), // 38 digits
+        n("9.9999999999999999999999999999999999999e+125"),
+        n("1e-130"),
+        n("-3.14159265358979323846264338327950288"),
+        {"nested": [n("2.718281828459045235360287471352662497")]},
+    ])
 }
 
 /// [`awkward_attributes`] round-trip exactly.
@@ -349,6 +399,344 @@ pub async fn versions_across_instances(a: &dyn PersistenceAdapter, b: &dyn Persi
         a.describe()
     );
     assert_eq!(must_get(a, &key).await.attributes["by"], "b");
+}
+
+/// A version names one write: a key deleted and created again, even with the same content,
+/// gets a new version, and a save conditional on the old one is a conflict that changes nothing
+/// (the "start over on another device" case: the stale turn must not bring back discarded data).
+pub async fn versions_never_repeat(a: &dyn PersistenceAdapter) {
+    let key = unique_key("never-repeat");
+    let progress = attrs(json!({"level": 5, "coins": 120}));
+    let v1 = a.save(&key, &progress, SaveMode::CreateOnly).await.unwrap();
+    let read_by_stale_turn = must_get(a, &key).await;
+    assert_eq!(read_by_stale_turn.version, v1);
+
+    // Another device: "start over", then the same content is written again.
+    a.delete(&key).await.unwrap();
+    let v2 = a.save(&key, &progress, SaveMode::CreateOnly).await.unwrap();
+    assert_ne!(
+        v1,
+        v2,
+        "[{}] a key deleted and created again got its old version back",
+        a.describe()
+    );
+    // And an unconditional rewrite of identical content is a new write too.
+    let v3 = a.save(&key, &progress, SaveMode::Overwrite).await.unwrap();
+    assert_ne!(v2, v3, "[{}] rewriting identical content kept the version", a.describe());
+
+    let stale = a
+        .save(
+            &key,
+            &attrs(json!({"level": 6, "coins": 125})),
+            SaveMode::IfVersion(read_by_stale_turn.version),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(Error::Conflict { .. })),
+        "[{}] a save conditional on a version from before the delete gave {stale:?}",
+        a.describe()
+    );
+    let now = must_get(a, &key).await;
+    assert_eq!(now.attributes, progress, "[{}] the stale save changed data", a.describe());
+    assert_eq!(now.version, v3);
+}
+
+/// A delete and re-creation with different content between a read and a save: the save is a
+/// conflict.
+pub async fn stale_save_after_delete_and_recreate(a: &dyn PersistenceAdapter) {
+    let key = unique_key("recreated");
+    a.save(&key, &attrs(json!({"streak": 9})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let stale = must_get(a, &key).await;
+    a.delete(&key).await.unwrap();
+    a.save(&key, &attrs(json!({"streak": 0})), SaveMode::CreateOnly)
+        .await
+        .unwrap();
+    let r = a
+        .save(&key, &attrs(json!({"streak": 10})), SaveMode::IfVersion(stale.version))
+        .await;
+    assert!(
+        matches!(r, Err(Error::Conflict { .. })),
+        "[{}] stale save over a re-created key gave {r:?}",
+        a.describe()
+    );
+    assert_eq!(must_get(a, &key).await.attributes["streak"], 0);
+}
+
+/// A conditional save whose answer was lost (it committed, the caller saw an error) and that is
+/// made again with the same write token is recognised as the same write: it returns the version
+/// it made, not a conflict, and the data is written once. Once somebody else wrote after it,
+/// the same retry is a conflict (the adapter cannot tell it from a stale write any more).
+pub async fn lost_response_retry_is_recognised(a: &dyn PersistenceAdapter) {
+    let key = unique_key("lost-response");
+    let v0 = a
+        .save(&key, &attrs(json!({"credits": 1})), SaveMode::CreateOnly)
+        .await
+        .unwrap();
+    let token = crate::unique_token();
+    let credited = attrs(json!({"credits": 2}));
+    let opts = SaveOptions::new(SaveMode::IfVersion(v0)).token(token.clone());
+    let v1 = a.save_with(&key, &credited, &opts).await.unwrap();
+    // The answer is lost; the same request is made again.
+    let again = a.save_with(&key, &credited, &opts).await;
+    assert_eq!(
+        again.as_ref().ok(),
+        Some(&v1),
+        "[{}] a retried save that had committed gave {again:?}",
+        a.describe()
+    );
+    let stored = must_get(a, &key).await;
+    assert_eq!(stored.attributes, credited);
+    assert_eq!(stored.version, v1);
+
+    // Create-only too.
+    let fresh = unique_key("lost-create");
+    let create = SaveOptions::new(SaveMode::CreateOnly).token(crate::unique_token());
+    let c1 = a.save_with(&fresh, &credited, &create).await.unwrap();
+    let c2 = a.save_with(&fresh, &credited, &create).await;
+    assert_eq!(c2.as_ref().ok(), Some(&c1), "[{}] retried create gave {c2:?}", a.describe());
+
+    // Someone else writes after it: the old retry no longer passes.
+    a.save(&key, &attrs(json!({"credits": 7})), SaveMode::IfVersion(v1))
+        .await
+        .unwrap();
+    let late = a.save_with(&key, &credited, &opts).await;
+    assert!(
+        matches!(late, Err(Error::Conflict { .. })),
+        "[{}] a retry after another writer gave {late:?}",
+        a.describe()
+    );
+    assert_eq!(must_get(a, &key).await.attributes["credits"], 7);
+}
+
+/// [`PersistenceAdapter::delete_if`]: a stale version is a conflict that deletes nothing; the
+/// current version deletes; a key already gone is fine.
+pub async fn conditional_delete(a: &dyn PersistenceAdapter) {
+    let key = unique_key("delete-if");
+    let v1 = a
+        .save(&key, &attrs(json!({"n": 1})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let v2 = a
+        .save(&key, &attrs(json!({"n": 2})), SaveMode::IfVersion(v1.clone()))
+        .await
+        .unwrap();
+    let stale = a.delete_if(&key, &v1).await;
+    assert!(
+        matches!(stale, Err(Error::Conflict { .. })),
+        "[{}] delete_if with a stale version gave {stale:?}",
+        a.describe()
+    );
+    assert_eq!(must_get(a, &key).await.attributes["n"], 2);
+    a.delete_if(&key, &v2)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] delete_if at the current version: {e}", a.describe()));
+    assert!(a.get(&key).await.unwrap().is_none());
+    a.delete_if(&key, &v2)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] delete_if of a key already gone: {e}", a.describe()));
+}
+
+/// Text that is not a version of this store is refused as [`Error::InvalidVersion`] by
+/// conditional saves and deletes, and nothing is written.
+pub async fn invalid_versions(a: &dyn PersistenceAdapter) {
+    let key = unique_key("bad-version");
+    a.save(&key, &attrs(json!({"n": 1})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let bogus = Version::new("not a version \" \u{1}");
+    let s = a
+        .save(&key, &attrs(json!({"n": 2})), SaveMode::IfVersion(bogus.clone()))
+        .await;
+    assert!(
+        matches!(s, Err(Error::InvalidVersion { .. })),
+        "[{}] save with a bogus version gave {s:?}",
+        a.describe()
+    );
+    let d = a.delete_if(&key, &bogus).await;
+    assert!(
+        matches!(d, Err(Error::InvalidVersion { .. })),
+        "[{}] delete_if with a bogus version gave {d:?}",
+        a.describe()
+    );
+    assert_eq!(must_get(a, &key).await.attributes["n"], 1);
+}
+
+/// [`exact_decimals`] come back exactly, and an attribute nobody touched is written back
+/// unchanged by a save that changed another one.
+pub async fn exact_numbers(a: &dyn PersistenceAdapter) {
+    let key = unique_key("decimals");
+    let value = attrs(json!({"python": exact_decimals(), "visits": 1}));
+    a.save(&key, &value, SaveMode::Overwrite).await.unwrap();
+    let mut got = must_get(a, &key).await;
+    assert_eq!(
+        got.attributes["python"], value["python"],
+        "[{}] exact decimals did not round-trip",
+        a.describe()
+    );
+    got.attributes.insert("visits".into(), json!(2));
+    a.save(&key, &got.attributes, SaveMode::IfVersion(got.version))
+        .await
+        .unwrap();
+    let again = must_get(a, &key).await;
+    assert_eq!(again.attributes["python"], value["python"]);
+    assert_eq!(again.attributes["visits"], 2);
+    // They are exactly the numbers, not strings.
+    let third = &again.attributes["python"][0];
+    assert!(third.is_number(), "[{}] {third:?}", a.describe());
+    assert_eq!(third.as_number().map(Number::as_str), Some("0.6666666666666666666666666667"));
+}
+
+async fn collect_keys(a: &dyn PersistenceAdapter, options: &ListOptions) -> Vec<String> {
+    let mut pages = a.list_keys(options);
+    let mut keys = Vec::new();
+    while let Some(page) = pages.next().await {
+        keys.extend(page.unwrap_or_else(|e| panic!("[{}] listing failed: {e}", a.describe())));
+    }
+    keys
+}
+
+async fn collect_entries(a: &dyn PersistenceAdapter, options: &ListOptions) -> Vec<Entry> {
+    let mut pages = a.entries(options);
+    let mut entries = Vec::new();
+    while let Some(page) = pages.next().await {
+        entries.extend(page.unwrap_or_else(|e| panic!("[{}] listing failed: {e}", a.describe())));
+    }
+    entries
+}
+
+/// Listing: every key under a prefix, each once, across pages, and nothing else; entries carry
+/// what `get` reads; a deleted key is gone.
+pub async fn listing(a: &dyn PersistenceAdapter) {
+    let prefix = unique_key("list");
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..23 {
+        let key = format!("{prefix}/user-{i:02}");
+        let v = a
+            .save(&key, &attrs(json!({"i": i, "name": format!("ü{i}")})), SaveMode::Overwrite)
+            .await
+            .unwrap();
+        expected.insert(key, v);
+    }
+    // A key that only shares part of the prefix must not be listed.
+    let outside = format!("{prefix}x");
+    a.save(&outside, &attrs(json!({"i": -1})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let opts = ListOptions::default().prefix(format!("{prefix}/")).page_size(5);
+
+    let mut keys = collect_keys(a, &opts).await;
+    keys.sort();
+    let want: Vec<String> = expected.keys().cloned().collect();
+    assert_eq!(keys, want, "[{}] list_keys", a.describe());
+
+    let entries = collect_entries(a, &opts).await;
+    assert_eq!(entries.len(), expected.len(), "[{}] entries count", a.describe());
+    for e in &entries {
+        let got = must_get(a, &e.key).await;
+        assert_eq!(e.stored.attributes, got.attributes, "[{}] entry attributes", a.describe());
+        assert_eq!(Some(&e.stored.version), expected.get(&e.key), "[{}] entry version", a.describe());
+    }
+
+    let gone = format!("{prefix}/user-07");
+    a.delete(&gone).await.unwrap();
+    let keys = collect_keys(a, &opts).await;
+    assert!(!keys.contains(&gone), "[{}] a deleted key is still listed", a.describe());
+    assert_eq!(keys.len(), expected.len() - 1);
+}
+
+/// Expiry with the setup's clock: attributes saved to expire read as absent once the clock
+/// passes their time, are left out of entries (unless asked for), and a create-only save over
+/// them succeeds; `Expiry::Never` keeps attributes; update() starts afresh over expired data.
+pub async fn expiry(a: &dyn PersistenceAdapter, clock: &ManualClock) {
+    let key = unique_key("expiry");
+    let minute = Duration::from_secs(60);
+    let opts = SaveOptions::new(SaveMode::CreateOnly).expiry(Expiry::After(minute));
+    a.save_with(&key, &attrs(json!({"order": "latte"})), &opts)
+        .await
+        .unwrap();
+    let got = must_get(a, &key).await;
+    let at = got
+        .expires_at
+        .unwrap_or_else(|| panic!("[{}] no expiry read back", a.describe()));
+    let expected = clock.now() + minute;
+    let diff = at
+        .duration_since(expected)
+        .unwrap_or_else(|e| e.duration());
+    assert!(diff <= Duration::from_secs(1), "[{}] expiry {at:?}, wanted {expected:?}", a.describe());
+
+    let keep = unique_key("expiry-never");
+    a.save_with(&keep, &attrs(json!({"order": "tea"})), &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::Never))
+        .await
+        .unwrap();
+
+    clock.advance(Duration::from_secs(58));
+    assert!(a.get(&key).await.unwrap().is_some(), "[{}] expired early", a.describe());
+    clock.advance(Duration::from_secs(3));
+    let after = a.get(&key).await.unwrap();
+    assert!(after.is_none(), "[{}] expired attributes still read: {after:?}", a.describe());
+    assert!(a.get(&keep).await.unwrap().is_some(), "[{}] Expiry::Never expired", a.describe());
+
+    // Left out of entries, unless asked for.
+    let only = ListOptions::default().prefix(key.clone());
+    assert!(collect_entries(a, &only).await.is_empty(), "[{}] expired entry listed", a.describe());
+    let with_expired = collect_entries(a, &only.clone().include_expired(true)).await;
+    assert_eq!(with_expired.len(), 1, "[{}] include_expired", a.describe());
+    assert!(with_expired[0].stored.expires_at.is_some());
+
+    // A save over expired attributes behaves as over an absent key.
+    let v = a
+        .save(&key, &attrs(json!({"order": "mocha"})), SaveMode::CreateOnly)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] create-only over expired: {e}", a.describe()));
+    let now = must_get(a, &key).await;
+    assert_eq!(now.version, v);
+    assert_eq!(now.attributes, attrs(json!({"order": "mocha"})));
+    assert_eq!(now.expires_at, None, "[{}] the new save kept the old expiry", a.describe());
+
+    // update() over expired data starts from empty attributes.
+    let counter = unique_key("expiry-update");
+    a.save_with(&counter, &attrs(json!({"n": 41})), &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::After(minute)))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(61));
+    let n = a
+        .update(&counter, |attrs| {
+            let n = attrs.get("n").and_then(Value::as_u64).unwrap_or(0) + 1;
+            attrs.insert("n".into(), json!(n));
+            n
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "[{}] update() read expired data", a.describe());
+}
+
+/// An adapter built with a default expiry applies it to every save that does not override it,
+/// and refreshes it on each save.
+pub async fn default_expiry(a: &dyn PersistenceAdapter, clock: &ManualClock, default: Duration) {
+    let key = unique_key("default-expiry");
+    a.save(&key, &attrs(json!({"n": 1})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let first = must_get(a, &key).await.expires_at;
+    let want = clock.now() + default;
+    let at = first.unwrap_or_else(|| panic!("[{}] the default expiry was not applied", a.describe()));
+    assert!(
+        at.duration_since(want).unwrap_or_else(|e| e.duration()) <= Duration::from_secs(1),
+        "[{}] default expiry {at:?}, wanted {want:?}",
+        a.describe()
+    );
+    clock.advance(default / 2);
+    a.save(&key, &attrs(json!({"n": 2})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    let refreshed = must_get(a, &key).await.expires_at.unwrap_or_else(|| panic!("[{}] expiry lost", a.describe()));
+    assert!(refreshed > at, "[{}] a save did not refresh the expiry", a.describe());
+    a.save_with(&key, &attrs(json!({"n": 3})), &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::Never))
+        .await
+        .unwrap();
+    assert_eq!(must_get(a, &key).await.expires_at, None, "[{}] Expiry::Never kept an expiry", a.describe());
 }
 
 /// What [`update_contention`] saw.
@@ -465,24 +853,31 @@ impl PersistenceAdapter for Yielding {
         tokio::task::yield_now().await;
         got
     }
-    async fn save(
+    async fn save_with(
         &self,
         key: &str,
         attributes: &Attributes,
-        mode: SaveMode,
+        options: &SaveOptions,
     ) -> crate::Result<crate::Version> {
-        self.0.save(key, attributes, mode).await
+        self.0.save_with(key, attributes, options).await
     }
     async fn delete(&self, key: &str) -> crate::Result<()> {
         self.0.delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> crate::Result<()> {
+        self.0.delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> crate::Pages<'a, String> {
+        self.0.list_keys(options)
     }
     fn describe(&self) -> String {
         self.0.describe()
     }
 }
 
-/// Runs every check above, in order, against one adapter (`max_key_bytes` as in
-/// [`invalid_keys`]); contention uses 8 writers x 25 increments.
+/// Runs every check above that needs no clock, in order, against one adapter (`max_key_bytes`
+/// as in [`invalid_keys`]); contention uses 8 writers x 25 increments. [`expiry`] and
+/// [`default_expiry`] need an adapter built with a [`Setup`]'s clock.
 pub async fn run_all(adapter: Arc<dyn PersistenceAdapter>, max_key_bytes: usize) {
     let a = adapter.as_ref();
     absent_read(a).await;
@@ -496,6 +891,13 @@ pub async fn run_all(adapter: Arc<dyn PersistenceAdapter>, max_key_bytes: usize)
     awkward_json(a).await;
     invalid_keys(a, max_key_bytes).await;
     versions_across_instances(a, a).await;
+    versions_never_repeat(a).await;
+    stale_save_after_delete_and_recreate(a).await;
+    lost_response_retry_is_recognised(a).await;
+    conditional_delete(a).await;
+    invalid_versions(a).await;
+    exact_numbers(a).await;
+    listing(a).await;
     let report = update_contention(std::slice::from_ref(&adapter), 8, 25).await;
     eprintln!("[{}] {report}", adapter.describe());
 }
@@ -510,37 +912,62 @@ pub fn __expect_adapter(
 
 /// Expands to a `conformance_suite` test module with one `#[tokio::test]` per check above.
 ///
-/// `$make` is an async expression evaluating to `Option<(Arc<dyn PersistenceAdapter>, usize)>`:
-/// an adapter and its key limit in bytes, or `None` when the backend is not available here (the
-/// test then returns early; the harness decides whether that is allowed). It is evaluated once
-/// per test inside the generated module (which does `use super::*`). Two-instance checks need two real instances, so call
-/// [`versions_across_instances`] and [`update_contention`] with two adapters in the backend's own
-/// tests as well. The calling crate needs `tokio` (features `macros`, `rt-multi-thread`).
+/// `conformance_tests!(setup => make)`: for each test, `setup` is bound to a fresh [`Setup`]
+/// (a [`ManualClock`] and, for the default-expiry check, a default expiry) and `make` is an
+/// async expression evaluating to `Option<(Arc<dyn PersistenceAdapter>, usize)>`: an adapter
+/// built with `setup`'s clock and default expiry, and its key limit in bytes, or `None` when the
+/// backend is not available here (the test then returns early; the harness decides whether that
+/// is allowed). It is evaluated inside the generated module (which does `use super::*`).
+/// Two-instance checks need two real instances, so call [`versions_across_instances`] and
+/// [`update_contention`] with two adapters in the backend's own tests as well. The calling crate
+/// needs `tokio` (features `macros`, `rt-multi-thread`).
 #[macro_export]
 macro_rules! conformance_tests {
-    ($make:expr) => {
+    ($setup:ident => $make:expr) => {
         mod conformance_suite {
             #[allow(unused_imports)]
             use super::*;
 
-            $crate::conformance_tests!(@cases $make;
+            $crate::conformance_tests!(@cases $setup => $make;
                 absent_read, round_trip, overwrite, delete, delete_absent, versioned_save,
-                create_only, key_isolation, awkward_json);
+                create_only, key_isolation, awkward_json, versions_never_repeat,
+                stale_save_after_delete_and_recreate, lost_response_retry_is_recognised,
+                conditional_delete, invalid_versions, exact_numbers, listing);
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn invalid_keys() {
+                let $setup = $crate::conformance::Setup::default();
                 let Some((adapter, max)) = $crate::conformance::__expect_adapter($make.await) else { return };
                 $crate::conformance::invalid_keys(adapter.as_ref(), max).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn versions_across_instances() {
+                let $setup = $crate::conformance::Setup::default();
                 let Some((a, _)) = $crate::conformance::__expect_adapter($make.await) else { return };
                 $crate::conformance::versions_across_instances(a.as_ref(), a.as_ref()).await;
             }
 
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn expiry() {
+                let $setup = $crate::conformance::Setup::default();
+                let clock = $setup.clock.clone();
+                let Some((a, _)) = $crate::conformance::__expect_adapter($make.await) else { return };
+                $crate::conformance::expiry(a.as_ref(), &clock).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn default_expiry() {
+                let day = ::std::time::Duration::from_secs(86_400);
+                let $setup = $crate::conformance::Setup::with_default_expiry(day);
+                let clock = $setup.clock.clone();
+                let Some((a, _)) = $crate::conformance::__expect_adapter($make.await) else { return };
+                $crate::conformance::default_expiry(a.as_ref(), &clock, day).await;
+            }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn update_contention() {
+                let $setup = $crate::conformance::Setup::default();
                 let Some((adapter, _)) = $crate::conformance::__expect_adapter($make.await) else { return };
                 let report =
                     $crate::conformance::update_contention(::std::slice::from_ref(&adapter), 8, 25).await;
@@ -548,10 +975,11 @@ macro_rules! conformance_tests {
             }
         }
     };
-    (@cases $make:expr; $($name:ident),* $(,)?) => {
+    (@cases $setup:ident => $make:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
+                let $setup = $crate::conformance::Setup::default();
                 let Some((adapter, _)) = $crate::conformance::__expect_adapter($make.await) else { return };
                 $crate::conformance::$name(adapter.as_ref()).await;
             }

@@ -61,9 +61,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// The attributes are larger than the backend can store; refused before the call.
+    /// The attributes are larger than the backend can store: refused before the call (with the
+    /// size counted as the backend counts it), or by the backend itself (with its error kept as
+    /// the source; DynamoDB counts the whole item, fields this adapter does not own included).
     #[error(
-        "{operation} of {key} in {resource} refused: {size} bytes is over the limit of {limit} bytes"
+        "{operation} of {key} in {resource} refused: {} over the limit of {limit} bytes",
+        match size { Some(s) => format!("{s} bytes is"), None => "the item is".to_owned() }
     )]
     TooLarge {
         /// The operation refused.
@@ -72,10 +75,14 @@ pub enum Error {
         resource: String,
         /// The key, redacted.
         key: RedactedKey,
-        /// The size of what would have been written, in bytes, as the backend counts it.
-        size: usize,
+        /// The size of what would have been written, in bytes, as the backend counts it;
+        /// `None` when the backend refused it without saying.
+        size: Option<usize>,
         /// The backend's limit, in bytes.
         limit: usize,
+        /// The backend's refusal, when it was the backend that refused.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// What is stored under a key cannot be read back as an attributes object.
@@ -111,6 +118,33 @@ pub enum Error {
         /// What serde said.
         #[source]
         source: serde_json::Error,
+    },
+
+    /// A version given to a conditional save or delete is not one this backend makes (a
+    /// version from another backend, or text that is not a version at all). Nothing was written.
+    #[error("{operation} of {key} in {resource} refused: `{version}` is not a version of this store ({reason})")]
+    InvalidVersion {
+        /// The operation refused.
+        operation: &'static str,
+        /// Where.
+        resource: String,
+        /// The key, redacted.
+        key: RedactedKey,
+        /// The version given (at most its first 40 characters).
+        version: String,
+        /// What versions of this store look like.
+        reason: String,
+    },
+
+    /// The backend cannot do this (e.g. list keys in an adapter that has no listing).
+    #[error("{operation} is not supported by {resource}: {detail}")]
+    Unsupported {
+        /// The operation.
+        operation: &'static str,
+        /// The backend.
+        resource: String,
+        /// Why, and what to do instead.
+        detail: String,
     },
 
     /// The table, bucket or other resource does not exist.

@@ -31,23 +31,39 @@
 //! # fn main() {}
 //! ```
 //!
+//! Beyond get, save and delete, every adapter lists its keys ([`PersistenceAdapter::list_keys`],
+//! [`PersistenceAdapter::entries`]), deletes conditionally ([`PersistenceAdapter::delete_if`]),
+//! and lets attributes expire ([`Expiry`]).
+//!
+//! Numbers are exact: the workspace builds `serde_json` with `arbitrary_precision`, and every
+//! backend reads numbers into one canonical form ([`number`]), so a 28-digit Python `Decimal`
+//! or an integer past 2^64 loads and saves unchanged.
+//!
 //! ## Features
 //! - `conformance`: the [`conformance`] suite every backend's tests run.
 
 mod adapter;
 mod attributes;
 pub mod budget;
+pub mod clock;
 mod error;
 mod key;
 mod keygen;
+pub mod merge;
+pub mod number;
+mod scrub;
+mod token;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 pub use adapter::{
-    PersistenceAdapter, PersistenceAdapterExt, RetryPolicy, SaveMode, Stored, UpdateOutcome,
-    Version,
+    Entry, Expiry, ListOptions, Pages, PersistenceAdapter, PersistenceAdapterExt, RetryPolicy,
+    SaveMode, SaveOptions, Stored, UpdateOutcome, Version, is_expired,
 };
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use scrub::ScrubbedError;
+pub use token::{is_unique_token, unique_token};
 pub use attributes::{Attributes, json_type_name};
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_BYTES, RedactedKey, validate_key};

@@ -23,15 +23,35 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
+use futures::StreamExt;
 use persistence_core::{
-    Attributes, Error, MAX_KEY_BYTES, PersistenceAdapter, RedactedKey, Result, SaveMode, Stored,
-    Version, async_trait, validate_key,
+    Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter,
+    RedactedKey, Result, SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait,
+    is_expired, validate_key,
 };
+
+/// What is stored under one key.
+#[derive(Clone, Debug)]
+struct Item {
+    attributes: Attributes,
+    version: u64,
+    /// The token of the write that made this version (to recognise a retried save).
+    token: String,
+    expires_at: Option<SystemTime>,
+}
+
+impl Item {
+    fn stored(&self) -> Stored {
+        Stored::new(self.attributes.clone(), Version::new(self.version.to_string()))
+            .expiring(self.expires_at)
+    }
+}
 
 #[derive(Debug, Default)]
 struct Shared {
-    map: Mutex<HashMap<String, (Attributes, u64)>>,
+    map: Mutex<HashMap<String, Item>>,
     /// One counter for the whole store, so that a key deleted and written again never gets back
     /// a version a stale reader might still hold.
     next_version: AtomicU64,
@@ -43,6 +63,8 @@ pub struct MemoryAdapter {
     shared: Arc<Shared>,
     max_key_bytes: usize,
     max_item_bytes: Option<usize>,
+    clock: Arc<dyn Clock>,
+    default_expiry: Option<Duration>,
 }
 
 impl Default for MemoryAdapter {
@@ -51,13 +73,18 @@ impl Default for MemoryAdapter {
     }
 }
 
+const RESOURCE: &str = "memory store";
+
 impl MemoryAdapter {
-    /// An empty store that accepts keys up to [`MAX_KEY_BYTES`] and attributes of any size.
+    /// An empty store that accepts keys up to [`MAX_KEY_BYTES`] and attributes of any size,
+    /// with no default expiry, on the system clock.
     pub fn new() -> Self {
         Self {
             shared: Arc::default(),
             max_key_bytes: MAX_KEY_BYTES,
             max_item_bytes: None,
+            clock: Arc::new(SystemClock),
+            default_expiry: None,
         }
     }
 
@@ -84,7 +111,33 @@ impl MemoryAdapter {
         self
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, (Attributes, u64)>> {
+    /// Keep each key's attributes for `ttl` after its last save, unless a save says otherwise
+    /// ([`persistence_core::Expiry`]).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use persistence_memory::MemoryAdapter;
+    /// let store = MemoryAdapter::new().with_default_expiry(Duration::from_secs(30 * 86_400));
+    /// ```
+    pub fn with_default_expiry(mut self, ttl: Duration) -> Self {
+        self.default_expiry = Some(ttl);
+        self
+    }
+
+    /// Read the time from `clock` (a [`persistence_core::ManualClock`] in tests of expiry).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use persistence_memory::MemoryAdapter;
+    /// let clock = persistence_core::ManualClock::new();
+    /// let store = MemoryAdapter::new().with_clock(Arc::new(clock.clone()));
+    /// ```
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Item>> {
         // A panic in another thread while holding the lock cannot leave a half-written entry
         // (entries are replaced whole), so a poisoned lock is safe to use.
         self.shared
@@ -97,13 +150,18 @@ impl MemoryAdapter {
         self.shared.next_version.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// The attributes stored under `key`, if any (for tests).
-    pub fn attributes(&self, key: &str) -> Option<Attributes> {
-        self.lock().get(key).map(|(a, _)| a.clone())
+    fn live<'m>(&self, item: Option<&'m Item>) -> Option<&'m Item> {
+        let now = self.clock.now();
+        item.filter(|i| !is_expired(i.expires_at, now))
     }
 
-    /// Stores `attributes` under `key` unconditionally, bypassing key validation: seeds test data.
-    /// Returns the new version.
+    /// The attributes stored under `key`, if any and not expired (for tests).
+    pub fn attributes(&self, key: &str) -> Option<Attributes> {
+        self.live(self.lock().get(key)).map(|i| i.attributes.clone())
+    }
+
+    /// Stores `attributes` under `key` unconditionally, without expiry, bypassing key
+    /// validation: seeds test data. Returns the new version.
     ///
     /// ```
     /// # use persistence_memory::MemoryAdapter;
@@ -116,19 +174,29 @@ impl MemoryAdapter {
     /// ```
     pub fn seed(&self, key: impl Into<String>, attributes: Attributes) -> Version {
         let v = self.new_version();
-        self.lock().insert(key.into(), (attributes, v));
+        self.lock().insert(
+            key.into(),
+            Item {
+                attributes,
+                version: v,
+                token: String::new(),
+                expires_at: None,
+            },
+        );
         Version::new(v.to_string())
     }
 
-    /// Everything stored, sorted by key (for tests and debugging).
+    /// Everything stored and not expired, sorted by key (for tests and debugging).
     pub fn snapshot(&self) -> BTreeMap<String, Attributes> {
+        let now = self.clock.now();
         self.lock()
             .iter()
-            .map(|(k, (a, _))| (k.clone(), a.clone()))
+            .filter(|(_, i)| !is_expired(i.expires_at, now))
+            .map(|(k, i)| (k.clone(), i.attributes.clone()))
             .collect()
     }
 
-    /// How many keys are stored.
+    /// How many keys are stored (expired ones included until overwritten or deleted).
     pub fn len(&self) -> usize {
         self.lock().len()
     }
@@ -143,61 +211,116 @@ impl MemoryAdapter {
         self.lock().clear();
     }
 
-    fn conflict(key: &str, reason: impl Into<String>) -> Error {
+    fn conflict(operation: &'static str, key: &str, reason: impl Into<String>) -> Error {
         Error::Conflict {
-            operation: "save",
-            resource: "memory store".into(),
+            operation,
+            resource: RESOURCE.into(),
             key: RedactedKey::new(key),
             reason: reason.into(),
         }
     }
+
+    fn parse_version(operation: &'static str, key: &str, v: &Version) -> Result<u64> {
+        v.as_str().parse::<u64>().map_err(|_| Error::InvalidVersion {
+            operation,
+            resource: RESOURCE.into(),
+            key: RedactedKey::new(key),
+            version: v.as_str().chars().take(40).collect(),
+            reason: "memory store versions are whole numbers".into(),
+        })
+    }
+
+    fn selected(&self, options: &ListOptions) -> Vec<(String, Item)> {
+        let now = self.clock.now();
+        let mut out: Vec<(String, Item)> = self
+            .lock()
+            .iter()
+            .filter(|(k, i)| {
+                options.matches(k) && (options.include_expired || !is_expired(i.expires_at, now))
+            })
+            .map(|(k, i)| (k.clone(), i.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+fn pages<'a, T: Send + 'a>(items: Vec<T>, options: &ListOptions) -> Pages<'a, T> {
+    let size = options.page_size.unwrap_or(1000).max(1);
+    let mut pages = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        pages.push(Ok(items.by_ref().take(size).collect::<Vec<T>>()));
+    }
+    futures::stream::iter(pages).boxed()
 }
 
 #[async_trait]
 impl PersistenceAdapter for MemoryAdapter {
     async fn get(&self, key: &str) -> Result<Option<Stored>> {
         validate_key(key, self.max_key_bytes)?;
-        Ok(self.lock().get(key).map(|(a, v)| Stored {
-            attributes: a.clone(),
-            version: Version::new(v.to_string()),
-        }))
+        Ok(self.live(self.lock().get(key)).map(Item::stored))
     }
 
-    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
+    async fn save_with(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> Result<Version> {
         validate_key(key, self.max_key_bytes)?;
         if let Some(limit) = self.max_item_bytes {
             let size = attributes.json_len();
             if size > limit {
                 return Err(Error::TooLarge {
                     operation: "save",
-                    resource: "memory store".into(),
+                    resource: RESOURCE.into(),
                     key: RedactedKey::new(key),
-                    size,
+                    size: Some(size),
                     limit,
+                    source: None,
                 });
             }
         }
+        let expected = match &options.mode {
+            SaveMode::IfVersion(v) => Some(Self::parse_version("save", key, v)?),
+            _ => None,
+        };
+        let now = self.clock.now();
         let mut map = self.lock();
-        let current = map.get(key).map(|(_, v)| *v);
-        match (&mode, current) {
-            (SaveMode::Overwrite, _) | (SaveMode::CreateOnly, None) => {}
-            (SaveMode::CreateOnly, Some(_)) => {
-                return Err(Self::conflict(key, "the key already exists"));
-            }
+        let current = map.get(key);
+        let refusal = match (&options.mode, current) {
+            (SaveMode::Overwrite, _) | (SaveMode::CreateOnly, None) => None,
+            (SaveMode::CreateOnly, Some(item)) if is_expired(item.expires_at, now) => None,
+            (SaveMode::CreateOnly, Some(_)) => Some("the key already exists".to_owned()),
             (SaveMode::IfVersion(_), None) => {
-                return Err(Self::conflict(key, "the key was deleted since it was read"));
+                Some("the key was deleted since it was read".to_owned())
             }
-            (SaveMode::IfVersion(expected), Some(now)) => {
-                if expected.as_str() != now.to_string() {
-                    return Err(Self::conflict(
-                        key,
-                        format!("expected version {expected}, found {now}"),
-                    ));
+            (SaveMode::IfVersion(_), Some(item)) if Some(item.version) == expected => None,
+            (SaveMode::IfVersion(v), Some(item)) => {
+                Some(format!("expected version {v}, found {}", item.version))
+            }
+        };
+        if let Some(reason) = refusal {
+            // A save made again after its answer was lost: the stored write is this one.
+            if let (Some(token), Some(item)) = (&options.token, current) {
+                if *token == item.token {
+                    return Ok(Version::new(item.version.to_string()));
                 }
             }
+            return Err(Self::conflict("save", key, reason));
         }
         let v = self.new_version();
-        map.insert(key.to_owned(), (attributes.clone(), v));
+        let expires_at = options.expiry.resolve(self.default_expiry, now);
+        map.insert(
+            key.to_owned(),
+            Item {
+                attributes: attributes.clone(),
+                version: v,
+                token: options.token_or_new(),
+                expires_at,
+            },
+        );
         tracing::trace!(key = %RedactedKey::new(key), version = v, "memory save");
         Ok(Version::new(v.to_string()))
     }
@@ -208,8 +331,43 @@ impl PersistenceAdapter for MemoryAdapter {
         Ok(())
     }
 
+    async fn delete_if(&self, key: &str, expected: &Version) -> Result<()> {
+        validate_key(key, self.max_key_bytes)?;
+        let expected_n = Self::parse_version("delete", key, expected)?;
+        let mut map = self.lock();
+        match map.get(key) {
+            None => Ok(()),
+            Some(item) if item.version == expected_n => {
+                map.remove(key);
+                Ok(())
+            }
+            Some(item) => Err(Self::conflict(
+                "delete",
+                key,
+                format!("expected version {expected}, found {}", item.version),
+            )),
+        }
+    }
+
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        let keys = self.selected(options).into_iter().map(|(k, _)| k).collect();
+        pages(keys, options)
+    }
+
+    fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
+        let entries = self
+            .selected(options)
+            .into_iter()
+            .map(|(key, item)| Entry {
+                stored: item.stored(),
+                key,
+            })
+            .collect();
+        pages(entries, options)
+    }
+
     fn describe(&self) -> String {
-        "memory store".into()
+        RESOURCE.into()
     }
 }
 
@@ -252,7 +410,7 @@ mod tests {
         match s.save("k", &big, SaveMode::Overwrite).await {
             Err(Error::TooLarge { size, limit, .. }) => {
                 assert_eq!(limit, 10);
-                assert_eq!(size, big.json_len());
+                assert_eq!(size, Some(big.json_len()));
             }
             other => panic!("{other:?}"),
         }

@@ -5,9 +5,17 @@ use std::sync::Arc;
 use persistence_core::{MAX_KEY_BYTES, PersistenceAdapter, conformance};
 use persistence_memory::MemoryAdapter;
 
-persistence_core::conformance_tests!(async {
+fn adapter(setup: &conformance::Setup) -> MemoryAdapter {
+    let store = MemoryAdapter::new().with_clock(Arc::new(setup.clock.clone()));
+    match setup.default_expiry {
+        Some(d) => store.with_default_expiry(d),
+        None => store,
+    }
+}
+
+persistence_core::conformance_tests!(setup => async {
     Some((
-        Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>,
+        Arc::new(adapter(&setup)) as Arc<dyn PersistenceAdapter>,
         MAX_KEY_BYTES,
     ))
 });
