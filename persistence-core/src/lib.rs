@@ -51,7 +51,7 @@ mod key;
 mod keygen;
 pub mod merge;
 pub mod number;
-mod scrub;
+pub mod scrub;
 mod token;
 
 #[cfg(feature = "conformance")]

@@ -1,18 +1,25 @@
 //! JSON attributes <-> DynamoDB attribute values, exactly or not at all.
 //!
-//! Writing uses `serde_dynamo` (JSON numbers become their exact decimal text). Reading is done
-//! here because it must refuse what JSON cannot hold exactly: a number with more precision or
-//! range than `i64`/`u64`/`f64` is reported as corrupt data naming the attribute, never rounded.
+//! Numbers are exact both ways. The workspace's `serde_json` keeps a number's decimal text
+//! (`arbitrary_precision`), so every number DynamoDB can store reads into the JSON value with its
+//! exact value, in [`persistence_core::number`]'s canonical form: a 28-digit Python `Decimal`
+//! or an integer past 2^64 loads, and is written back unchanged. Writing checks what DynamoDB
+//! cannot store (over 38 significant digits, magnitudes outside 1e-130..1e126) and refuses it
+//! naming the attribute. The conversion is written here rather than with `serde_dynamo`, which
+//! sees an arbitrary-precision number as a one-field struct and would store it as a map.
 //! Sets read as JSON arrays (the ASK SDKs' Python adapter writes a Python `set` as SS/NS);
 //! binary values have no JSON form and are refused.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::AttributeValue;
+use persistence_core::number::{Decimal, canonical_number};
 use serde_json::{Map, Number, Value};
 
-/// DynamoDB's largest number magnitude is just under 1e126.
-const MAX_EXP10: i32 = 126;
+/// DynamoDB's largest number magnitude is just under 1e126 (first digit at most 10^125).
+const MAX_EXP10: i64 = 125;
 /// DynamoDB's smallest non-zero magnitude is 1e-130.
-const MIN_EXP10: i32 = -130;
+const MIN_EXP10: i64 = -130;
 /// DynamoDB keeps at most 38 significant digits.
 const MAX_DIGITS: usize = 38;
 
@@ -53,8 +60,7 @@ impl std::error::Error for ConvertError {}
 pub fn attributes_to_dynamodb(
     attributes: &persistence_core::Attributes,
 ) -> Result<AttributeValue, ConvertError> {
-    check_and_measure(attributes, "attributes")?;
-    to_attribute_value(attributes)
+    to_item_value(attributes, "attributes").map(|(value, _)| value)
 }
 
 /// The attributes a stored DynamoDB map value holds, exactly or not at all (the adapter's read
@@ -107,18 +113,24 @@ impl ConvertError {
     }
 }
 
-/// Checks that DynamoDB can store `attrs` exactly and returns the item size it adds, in bytes,
-/// as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per element). `root`
-/// names the map in errors.
-pub(crate) fn check_and_measure(
+/// JSON attributes as the DynamoDB map value the adapter stores, with the size it adds to the
+/// item in bytes as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per
+/// element), after checking that DynamoDB can hold every value exactly. One pass. `root` names
+/// the map in errors.
+pub(crate) fn to_item_value(
     attrs: &Map<String, Value>,
     root: &str,
-) -> Result<usize, ConvertError> {
-    measure_map(attrs).map_err(|e| e.at(root))
+) -> Result<(AttributeValue, usize), ConvertError> {
+    map_to_av(attrs)
+        .map(|(m, size)| (AttributeValue::M(m), size))
+        .map_err(|e| e.at(root))
 }
 
-fn measure_map(attrs: &Map<String, Value>) -> Result<usize, ConvertError> {
+fn map_to_av(
+    attrs: &Map<String, Value>,
+) -> Result<(HashMap<String, AttributeValue>, usize), ConvertError> {
     let mut size = 3;
+    let mut out = HashMap::with_capacity(attrs.len());
     for (k, v) in attrs {
         if k.is_empty() {
             return Err(ConvertError::here(
@@ -126,80 +138,64 @@ fn measure_map(attrs: &Map<String, Value>) -> Result<usize, ConvertError> {
             )
             .in_key(k));
         }
-        size += 1 + k.len() + measure_value(v).map_err(|e| e.in_key(k))?;
+        let (av, n) = value_to_av(v).map_err(|e| e.in_key(k))?;
+        size += 1 + k.len() + n;
+        out.insert(k.clone(), av);
     }
-    Ok(size)
+    Ok((out, size))
 }
 
-fn measure_value(v: &Value) -> Result<usize, ConvertError> {
+fn value_to_av(v: &Value) -> Result<(AttributeValue, usize), ConvertError> {
     Ok(match v {
-        Value::Null | Value::Bool(_) => 1,
-        Value::String(s) => s.len(),
+        Value::Null => (AttributeValue::Null(true), 1),
+        Value::Bool(b) => (AttributeValue::Bool(*b), 1),
+        Value::String(s) => (AttributeValue::S(s.clone()), s.len()),
         Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                digits(u).div_ceil(2) + 1
-            } else if let Some(i) = n.as_i64() {
-                digits(i.unsigned_abs()).div_ceil(2) + 1
-            } else {
-                let f = n.as_f64().unwrap_or(0.0);
-                check_float_range(f)?;
-                // At most 17 significant digits: f64's shortest round-trip form.
-                number_size(&format!("{f:e}"))
-            }
+            let size = check_number(n.as_str())?;
+            (AttributeValue::N(n.as_str().to_owned()), size)
         }
         Value::Array(items) => {
             let mut size = 3;
+            let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                size += 1 + measure_value(item).map_err(|e| e.in_index(i))?;
+                let (av, n) = value_to_av(item).map_err(|e| e.in_index(i))?;
+                size += 1 + n;
+                out.push(av);
             }
-            size
+            (AttributeValue::L(out), size)
         }
-        Value::Object(map) => measure_map(map)?,
+        Value::Object(map) => {
+            let (m, size) = map_to_av(map)?;
+            (AttributeValue::M(m), size)
+        }
     })
 }
 
-fn digits(mut n: u64) -> usize {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
+/// Checks that DynamoDB can store the number `text` exactly; returns its size in bytes ("1 byte
+/// per two significant digits, plus 1").
+fn check_number(text: &str) -> Result<usize, ConvertError> {
+    // Plain integers (the common case) need no parsing beyond their length.
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if !digits.is_empty() && digits.len() <= MAX_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(digits.len().div_ceil(2) + 1);
     }
-    d
-}
-
-fn check_float_range(f: f64) -> Result<(), ConvertError> {
-    if f == 0.0 {
-        return Ok(());
+    let d = Decimal::parse(text)
+        .ok_or_else(|| ConvertError::here(format!("`{text}` is not a number")))?;
+    if d.is_zero() {
+        return Ok(2);
     }
-    let exp = f.abs().log10().floor() as i32;
-    if !(MIN_EXP10..MAX_EXP10).contains(&exp) {
+    if d.digits().len() > MAX_DIGITS {
         return Err(ConvertError::here(format!(
-            "{f:e} is outside DynamoDB's number range (1e-130 to 9.99e125 in magnitude)"
+            "{text} has {} significant digits; DynamoDB keeps at most {MAX_DIGITS}",
+            d.digits().len()
         )));
     }
-    Ok(())
-}
-
-/// "1 byte per two significant digits, plus 1".
-fn number_size(text: &str) -> usize {
-    let digits = text
-        .split(['e', 'E'])
-        .next()
-        .unwrap_or(text)
-        .chars()
-        .filter(char::is_ascii_digit)
-        .count();
-    digits.div_ceil(2) + 1
-}
-
-/// JSON attributes to a DynamoDB map value. Call [`check_and_measure`] first.
-pub(crate) fn to_attribute_value(
-    attrs: &Map<String, Value>,
-) -> Result<AttributeValue, ConvertError> {
-    serde_dynamo::to_attribute_value(attrs).map_err(|e| ConvertError {
-        path: "attributes".into(),
-        detail: e.to_string(),
-    })
+    if !(MIN_EXP10..=MAX_EXP10).contains(&d.exponent()) {
+        return Err(ConvertError::here(format!(
+            "{text} is outside DynamoDB's number range (1e-130 to 9.99e125 in magnitude)"
+        )));
+    }
+    Ok(d.digits().len().div_ceil(2) + 1)
 }
 
 /// A DynamoDB value to JSON, exactly. `root` names it in errors.
@@ -261,79 +257,9 @@ fn entries_to_json(
     Ok(out)
 }
 
-/// A DynamoDB number (decimal text) as a JSON number, only if that loses nothing.
+/// A DynamoDB number (decimal text) as a JSON number with its exact value, in canonical form.
 pub(crate) fn number_to_json(text: &str) -> Result<Number, String> {
-    if let Ok(i) = text.parse::<i64>() {
-        return Ok(i.into());
-    }
-    if let Ok(u) = text.parse::<u64>() {
-        return Ok(u.into());
-    }
-    let Some(stored) = Decimal::parse(text) else {
-        return Err(format!("`{text}` is not a number"));
-    };
-    let f: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    let exact = f.is_finite()
-        && Decimal::parse(&format!("{f:e}")).is_some_and(|shortest| shortest == stored);
-    match (exact, Number::from_f64(f)) {
-        (true, Some(n)) => Ok(n),
-        _ => Err(format!(
-            "the number {text} cannot be held exactly by a JSON number (i64, u64 or f64); \
-             it was not rounded"
-        )),
-    }
-}
-
-/// A decimal number in canonical form: sign, significant digits (no leading or trailing zeros),
-/// and the power of ten of the first digit. Zero is `(false, "", 0)`.
-#[derive(Debug, PartialEq, Eq)]
-struct Decimal {
-    negative: bool,
-    digits: String,
-    exp: i64,
-}
-
-impl Decimal {
-    fn parse(text: &str) -> Option<Self> {
-        let (negative, rest) = match text.as_bytes().first()? {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
-            _ => (false, text),
-        };
-        let (mantissa, exp) = match rest.find(['e', 'E']) {
-            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().ok()?),
-            None => (rest, 0),
-        };
-        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        if int.is_empty() && frac.is_empty() {
-            return None;
-        }
-        if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let all = format!("{int}{frac}");
-        let lead = all.bytes().take_while(|b| *b == b'0').count();
-        let digits = all[lead..].trim_end_matches('0');
-        if digits.is_empty() {
-            return Some(Self {
-                negative: false,
-                digits: String::new(),
-                exp: 0,
-            });
-        }
-        if digits.len() > MAX_DIGITS + 40 {
-            // Far beyond anything DynamoDB or f64 holds; not worth comparing.
-            return None;
-        }
-        let first_digit_exp = int.len() as i64 - 1 - lead as i64 + exp;
-        Some(Self {
-            negative,
-            digits: digits.to_owned(),
-            exp: first_digit_exp,
-        })
-    }
+    canonical_number(text).ok_or_else(|| format!("`{text}` is not a number"))
 }
 
 #[cfg(test)]
@@ -343,47 +269,45 @@ mod tests {
 
     fn roundtrip(v: Value) -> Value {
         let Value::Object(map) = v else { panic!() };
-        check_and_measure(&map, "attributes").unwrap();
-        let av = to_attribute_value(&map).unwrap();
+        let (av, _) = to_item_value(&map, "attributes").unwrap();
         to_json(&av, "attributes").unwrap()
     }
 
     #[test]
-    fn numbers_that_json_holds_exactly_are_read() {
+    fn every_number_dynamodb_stores_is_read_exactly() {
         for (text, expected) in [
-            ("0", json!(0)),
-            ("-0", json!(0)),
-            ("18446744073709551615", json!(u64::MAX)),
-            ("-9223372036854775808", json!(i64::MIN)),
-            ("0.1", json!(0.1)),
-            ("1000000000000000000000", json!(1e21)),
-            ("1E+21", json!(1e21)),
-            ("0.00000015", json!(1.5e-7)),
-            ("123456.789", json!(123_456.789)),
-            ("0.30000000000000004", json!(0.30000000000000004)),
-            ("-3.5", json!(-3.5)),
+            ("0", "0"),
+            ("-0", "0"),
+            ("-0.000", "-0.0"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("-9223372036854775808", "-9223372036854775808"),
+            ("0.1", "0.1"),
+            ("1E+21", "1e+21"),
+            ("0.00000015", "1.5e-7"),
+            ("123456.789", "123456.789"),
+            ("-3.5", "-3.5"),
+            // What floats cannot hold keeps its exact decimal text.
+            ("0.6666666666666666666666666667", "0.6666666666666666666666666667"),
+            ("1180591620717411303424", "1180591620717411303424"),
+            ("18446744073709551616", "18446744073709551616"),
+            ("0.1000000000000000000000000001", "0.1000000000000000000000000001"),
+            ("1E-130", "1e-130"),
         ] {
-            assert_eq!(
-                Value::Number(number_to_json(text).unwrap()),
-                expected,
-                "{text}"
-            );
+            assert_eq!(number_to_json(text).unwrap().as_str(), expected, "{text}");
+        }
+        let max = "9.9999999999999999999999999999999999999E+125";
+        assert_eq!(
+            number_to_json(max).unwrap().as_str(),
+            format!("{}{}", "9".repeat(38), "0".repeat(88))
+        );
+        for text in ["1e-130", "-1e-130", "1e125"] {
+            assert!(number_to_json(text).is_ok(), "{text}");
         }
     }
 
     #[test]
-    fn numbers_json_cannot_hold_are_refused_not_rounded() {
-        for text in [
-            "0.1000000000000000000000000001",
-            "18446744073709551616",
-            "123456789012345678901234567890",
-            "1E+400",
-            "NaN",
-            "Infinity",
-            "inf",
-            "",
-            "1.2.3",
-        ] {
+    fn garbage_numbers_are_errors_not_panics() {
+        for text in ["NaN", "Infinity", "inf", "", "1.2.3", "10e9223372036854775807"] {
             assert!(number_to_json(text).is_err(), "{text}");
         }
     }
@@ -394,22 +318,27 @@ mod tests {
             "s": "", "n": null, "t": true, "m": {}, "l": [],
             "deep": {"a": [1, {"b": [0.1, -2.5, 1e21, 1.5e-7]}]},
             "i": i64::MIN, "u": u64::MAX, "f": 6.02214076e23,
-            "uni": "☕ \u{0} ключ"
+            "uni": "☕ \u{0} ключ",
+            "big": Value::Number(canonical_number("0.6666666666666666666666666667").unwrap()),
         });
         assert_eq!(roundtrip(v.clone()), v);
     }
 
     #[test]
-    fn out_of_range_floats_and_empty_names_are_refused_with_their_path() {
+    fn numbers_dynamodb_cannot_store_are_refused_with_their_path() {
         let Value::Object(m) = json!({"a": {"b": [1, 1e200]}}) else {
             panic!()
         };
-        let e = check_and_measure(&m, "attributes").unwrap_err();
+        let e = to_item_value(&m, "attributes").unwrap_err();
         assert_eq!(e.path, "attributes.a.b[1]");
+        let forty = Value::Number(canonical_number(&format!("0.{}", "1".repeat(40))).unwrap());
+        let Value::Object(m) = json!({"x": forty}) else { panic!() };
+        let e = to_item_value(&m, "attributes").unwrap_err();
+        assert!(e.detail.contains("38"), "{e}");
         let Value::Object(m) = json!({"a": {"": 1}}) else {
             panic!()
         };
-        assert!(check_and_measure(&m, "attributes").is_err());
+        assert!(to_item_value(&m, "attributes").is_err());
     }
 
     #[test]
@@ -431,7 +360,8 @@ mod tests {
             panic!()
         };
         // map overhead 3 + element 1 + name 2 + value 3
-        assert_eq!(check_and_measure(&m, "a").unwrap(), 9);
-        assert_eq!(number_size("12345"), 4);
+        assert_eq!(to_item_value(&m, "a").unwrap().1, 9);
+        assert_eq!(check_number("12345").unwrap(), 4);
+        assert_eq!(check_number("0.6666666666666666666666666667").unwrap(), 15);
     }
 }

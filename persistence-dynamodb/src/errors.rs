@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use persistence_core::{Error, RedactedKey};
+use persistence_core::{Error, RedactedKey, ScrubbedError};
 
 /// Error codes DynamoDB uses for throttling; the client retries them before we see them.
 const THROTTLING: &[&str] = &[
@@ -38,7 +38,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let code = err.code().map(str::to_owned);
-    let message = err.message().unwrap_or_default().to_owned();
+    let message = persistence_core::scrub::scrub(err.message().unwrap_or_default(), &[key]);
+    // The client's error, with the key taken out of its text, kept as the source.
+    let source = |err| ScrubbedError::new(err, &[key]);
     match code.as_deref() {
         Some("ResourceNotFoundException") => Error::NotFound {
             operation,
@@ -50,30 +52,64 @@ where
             key: RedactedKey::new(key),
             reason: expectation.unwrap_or("a condition failed").to_owned(),
         },
-        Some("ValidationException") if message.contains("size") => Error::TooLarge {
+        // "Item size has exceeded the maximum allowed size" (PutItem) / "Item size to update has
+        // exceeded the maximum allowed size" (UpdateItem): the whole item counts, fields this
+        // adapter does not own included, so the adapter's own check can pass and DynamoDB refuse.
+        Some("ValidationException")
+            if message.contains("Item size") && message.contains("exceeded the maximum") =>
+        {
+            Error::TooLarge {
+                operation,
+                resource: resource.to_owned(),
+                key: RedactedKey::new(key),
+                size: None,
+                limit: super::MAX_ITEM_BYTES,
+                source: Some(Box::new(source(err))),
+            }
+        }
+        Some("ValidationException") => Error::backend(
             operation,
-            resource: resource.to_owned(),
-            key: RedactedKey::new(key),
-            // DynamoDB counts the whole item, attributes this adapter does not own included.
-            size: super::MAX_ITEM_BYTES + 1,
-            limit: super::MAX_ITEM_BYTES,
-        },
+            resource,
+            format!("DynamoDB refused the request as invalid: {message}"),
+            source(err),
+        ),
         Some(c) if THROTTLING.contains(&c) => Error::backend(
             operation,
             resource,
             format!("throttled by DynamoDB ({c}) and still throttled after the client's retries"),
-            err,
+            source(err),
         ),
-        Some(c @ ("AccessDeniedException" | "UnrecognizedClientException")) => Error::backend(
+        Some(c @ "AccessDeniedException") => Error::backend(
             operation,
             resource,
             format!(
                 "access denied ({c}): the credentials need dynamodb:{} on this table",
                 iam_action(operation)
             ),
-            err,
+            source(err),
         ),
-        Some(c) => Error::backend(operation, resource, format!("DynamoDB answered {c}"), err),
+        Some(
+            c @ ("UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "IncompleteSignatureException"
+            | "MissingAuthenticationTokenException"
+            | "ExpiredTokenException"),
+        ) => Error::backend(
+            operation,
+            resource,
+            format!(
+                "DynamoDB did not accept the credentials ({c}): they are unknown, expired or \
+                 for another endpoint; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
+                 AWS_SESSION_TOKEN or AWS_PROFILE, and the region"
+            ),
+            source(err),
+        ),
+        Some(c) => Error::backend(
+            operation,
+            resource,
+            format!("DynamoDB answered {c}"),
+            source(err),
+        ),
         None => {
             let what = match &err {
                 SdkError::TimeoutError(_) => "timed out (the client's timeout settings)",
@@ -82,7 +118,7 @@ where
                 SdkError::ConstructionFailure(_) => "could not build the request",
                 _ => "failed",
             };
-            Error::backend(operation, resource, what, err)
+            Error::backend(operation, resource, what, source(err))
         }
     }
 }
@@ -92,7 +128,10 @@ fn iam_action(operation: &str) -> &'static str {
         "get" => "GetItem",
         "save" => "UpdateItem",
         "delete" => "DeleteItem",
+        "list" => "Scan",
         "create table" => "CreateTable",
+        "describe time to live" => "DescribeTimeToLive",
+        "update time to live" => "UpdateTimeToLive",
         _ => "DescribeTable",
     }
 }

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableDescription, TableStatus,
+    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use persistence_core::{Error, Result};
 
@@ -63,10 +64,14 @@ impl DynamoDbAdapter {
     /// Creates it if missing (see [`TableCreation`]), tolerates another process creating it at
     /// the same moment, and waits until it is ACTIVE, at most
     /// [`TableCreation::wait_timeout`]. An existing table with another key schema is an
-    /// [`Error::Incompatible`] naming both schemas. Call it at start-up (or from a deployment
-    /// step), not per request: unlike the ASK SDKs, which fire `CreateTable` from a constructor
-    /// and fail the first users while the table is CREATING, this returns only when the table
-    /// can serve.
+    /// [`Error::Incompatible`] naming both schemas. Then it makes sure the table's Time to Live
+    /// is enabled on the adapter's expiry attribute (default `ttl`), so that DynamoDB deletes
+    /// expired attributes (days late at worst; reads treat them as absent at once); Time to Live
+    /// already enabled on another attribute is an [`Error::Incompatible`] that says which
+    /// (set [`expiry_attribute_name`](crate::DynamoDbAdapterBuilder::expiry_attribute_name)).
+    /// Call it at start-up (or from a deployment step), not per request: unlike the ASK SDKs,
+    /// which fire `CreateTable` from a constructor and fail the first users while the table is
+    /// CREATING, this returns only when the table can serve.
     pub async fn ensure_table(&self) -> Result<()> {
         let started = Instant::now();
         let deadline = started + self.creation.wait_timeout;
@@ -78,7 +83,7 @@ impl DynamoDbAdapter {
                     match desc.table_status() {
                         Some(TableStatus::Active) => {
                             tracing::info!(table = %self.table, created, waited_ms = started.elapsed().as_millis() as u64, "table is ACTIVE");
-                            return Ok(());
+                            return self.ensure_time_to_live().await;
                         }
                         Some(TableStatus::Deleting) => {
                             return Err(Error::Incompatible {
@@ -113,6 +118,53 @@ impl DynamoDbAdapter {
             }
             tokio::time::sleep(self.creation.poll_interval).await;
         }
+    }
+
+    /// Enables Time to Live on the expiry attribute unless it already is.
+    async fn ensure_time_to_live(&self) -> Result<()> {
+        let described = self
+            .client
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| errors::map("describe time to live", &self.resource, "", e))?;
+        let current = described.time_to_live_description();
+        let status = current.and_then(|d| d.time_to_live_status());
+        let attribute = current.and_then(|d| d.attribute_name());
+        match status {
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling) => {
+                if attribute == Some(self.expiry_name.as_str()) {
+                    return Ok(());
+                }
+                return Err(Error::Incompatible {
+                    resource: self.resource.clone(),
+                    detail: format!(
+                        "its Time to Live is on attribute '{}', but this adapter keeps expiry \
+                         in '{}' (set expiry_attribute_name to match)",
+                        attribute.unwrap_or("?"),
+                        self.expiry_name
+                    ),
+                });
+            }
+            _ => {}
+        }
+        let spec = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(&self.expiry_name)
+            .build()
+            .map_err(|e| {
+                Error::backend("update time to live", self.resource.clone(), "invalid request", e)
+            })?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| errors::map("update time to live", &self.resource, "", e))?;
+        tracing::info!(table = %self.table, attribute = %self.expiry_name, "enabled Time to Live");
+        Ok(())
     }
 
     async fn describe_table(&self) -> Result<Option<TableDescription>> {

@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use persistence_core::{Attributes, Error, PersistenceAdapter, SaveMode, Version};
+use persistence_core::{
+    Attributes, Error, PersistenceAdapter, SaveMode, SaveOptions, Version, unique_token,
+};
 use persistence_dynamodb::DynamoDbAdapter;
 
 const USER: &str = "amzn1.ask.account.AHSECRETUSERIDTHATMUSTNOTLEAKINTOERRORS";
@@ -18,6 +20,28 @@ fn ddb_error(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response 
             r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"mocked {code}"}}"#
         )),
     )
+}
+
+/// An error answer with a message of our choosing and extra JSON fields.
+fn ddb_error_with(status: u16, code: &str, message: &str, extra: &str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":{}{extra}}}"#,
+            serde_json::to_string(message).unwrap()
+        )),
+    )
+}
+
+/// Every text of an error and its whole source chain.
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("{e} {e:?}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(" | {s} {s:?}"));
+        source = s.source();
+    }
+    text
 }
 
 fn adapter(client: Client) -> DynamoDbAdapter {
@@ -140,15 +164,11 @@ async fn corrupt_items_are_typed_errors_naming_the_attribute() {
             "attributesVersion",
         ),
         (
-            "imprecise number",
+            "number text that is not a number",
             vec![(
                 "attributes",
                 AttributeValue::M(
-                    [(
-                        "score".to_string(),
-                        AttributeValue::N("0.1000000000000000000001".into()),
-                    )]
-                    .into(),
+                    [("score".to_string(), AttributeValue::N("NaN".into()))].into(),
                 ),
             )],
             "attributes.score",
@@ -194,7 +214,12 @@ async fn too_large_and_out_of_range_are_refused_before_the_call() {
     let mut big = Attributes::new();
     big.insert("blob".into(), "x".repeat(401 * 1024).into());
     match store.save(USER, &big, SaveMode::Overwrite).await {
-        Err(Error::TooLarge { size, limit, .. }) => {
+        Err(Error::TooLarge {
+            size: Some(size),
+            limit,
+            source: None,
+            ..
+        }) => {
             assert!(size > limit);
             assert_eq!(limit, 400 * 1024);
         }
@@ -208,4 +233,153 @@ async fn too_large_and_out_of_range_are_refused_before_the_call() {
         .unwrap_err();
     assert!(matches!(e, Error::UnsupportedValue { .. }), "{e:?}");
     assert!(e.to_string().contains("attributes.x"), "{e}");
+}
+
+#[tokio::test]
+async fn numbers_no_float_holds_load_exactly() {
+    let rule = mock!(Client::get_item).then_output(|| {
+        GetItemOutput::builder()
+            .item("id", AttributeValue::S(USER.into()))
+            .item(
+                "attributes",
+                AttributeValue::M(
+                    [
+                        ("third".to_string(), AttributeValue::N("0.6666666666666666666666666667".into())),
+                        ("big".to_string(), AttributeValue::N("1180591620717411303424".into())),
+                    ]
+                    .into(),
+                ),
+            )
+            .build()
+    });
+    let got = adapter(mock_client!(aws_sdk_dynamodb, [&rule])).get(USER).await.unwrap().unwrap();
+    assert_eq!(got.attributes["third"].to_string(), "0.6666666666666666666666666667");
+    assert_eq!(got.attributes["big"].to_string(), "1180591620717411303424");
+}
+
+#[tokio::test]
+async fn dynamodb_refusing_a_large_item_is_too_large_with_its_source_and_no_invented_size() {
+    let rule = mock!(Client::update_item).then_http_response(|| {
+        ddb_error_with(400, "ValidationException", "Item size to update has exceeded the maximum allowed size", "")
+    });
+    let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
+        .save(USER, &Attributes::new(), SaveMode::Overwrite)
+        .await
+        .unwrap_err();
+    match &e {
+        Error::TooLarge { size, source, .. } => {
+            assert_eq!(*size, None, "the size is unknown, not invented");
+            assert!(source.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(chain_text(&e).contains("maximum allowed size"), "{}", chain_text(&e));
+    assert_redacted(&e);
+}
+
+#[tokio::test]
+async fn other_validation_errors_are_not_too_large() {
+    let rule = mock!(Client::update_item).then_http_response(|| {
+        ddb_error_with(400, "ValidationException", "One or more parameter values were invalid: the size of a key is wrong", "")
+    });
+    let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
+        .save(USER, &Attributes::new(), SaveMode::Overwrite)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Backend { .. }), "{e:?}");
+    assert!(e.to_string().contains("invalid"), "{e}");
+    assert!(std::error::Error::source(&e).is_some());
+}
+
+#[tokio::test]
+async fn bad_credentials_are_not_reported_as_a_missing_permission() {
+    let rule = mock!(Client::get_item)
+        .then_http_response(|| ddb_error(400, "UnrecognizedClientException"));
+    let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
+        .get(USER)
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("credentials"), "{text}");
+    assert!(!text.contains("dynamodb:GetItem"), "{text}");
+    assert!(std::error::Error::source(&e).is_some());
+}
+
+#[tokio::test]
+async fn a_malformed_version_is_invalid_not_a_conflict_and_sends_nothing() {
+    let store = adapter(mock_client!(aws_sdk_dynamodb, []));
+    for v in ["", "v7", "sdk-xyz", "-1", "1.5", &"9".repeat(30)] {
+        let e = store
+            .save(USER, &Attributes::new(), SaveMode::IfVersion(Version::new(v)))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidVersion { .. }), "{v}: {e:?}");
+        let e = store.delete_if(USER, &Version::new(v)).await.unwrap_err();
+        assert!(matches!(e, Error::InvalidVersion { .. }), "{v}: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_condition_that_finds_its_own_token_is_the_save_that_landed() {
+    let token = unique_token();
+    let mine = token.clone();
+    let rule = mock!(Client::update_item).then_http_response(move || {
+        ddb_error_with(
+            400,
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+            &format!(r#","Item":{{"id":{{"S":"{USER}"}},"attributesVersion":{{"S":"{mine}"}}}}"#),
+        )
+    });
+    let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let opts = SaveOptions::new(SaveMode::IfVersion(Version::new(unique_token()))).token(token.clone());
+    let v = store.save_with(USER, &Attributes::new(), &opts).await.unwrap();
+    assert_eq!(v.as_str(), token);
+
+    // Another writer's token: a real conflict.
+    let other = unique_token();
+    let rule = mock!(Client::update_item).then_http_response(move || {
+        ddb_error_with(
+            400,
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+            &format!(r#","Item":{{"id":{{"S":"{USER}"}},"attributesVersion":{{"S":"{other}"}}}}"#),
+        )
+    });
+    let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let e = store.save_with(USER, &Attributes::new(), &opts).await.unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+}
+
+#[tokio::test]
+async fn saves_ask_for_nothing_back_and_write_a_token() {
+    let rule = mock!(Client::update_item)
+        .match_requests(|r| {
+            r.return_values() == Some(&aws_sdk_dynamodb::types::ReturnValue::None)
+                && matches!(
+                    r.expression_attribute_values().and_then(|v| v.get(":token")),
+                    Some(AttributeValue::S(t)) if persistence_core::is_unique_token(t)
+                )
+        })
+        .then_output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build());
+    let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let v = store.save(USER, &Attributes::new(), SaveMode::Overwrite).await.unwrap();
+    assert!(persistence_core::is_unique_token(v.as_str()), "{v:?}");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn ids_in_service_messages_do_not_reach_the_source_chain() {
+    let rule = mock!(Client::get_item).then_http_response(|| {
+        ddb_error_with(
+            400,
+            "AccessDeniedException",
+            &format!("User: arn:aws:sts::1:assumed-role/r is not authorized to perform: dynamodb:GetItem on key {USER}"),
+            "",
+        )
+    });
+    let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule])).get(USER).await.unwrap_err();
+    let text = chain_text(&e);
+    assert!(!text.contains(USER), "{text}");
+    assert!(text.contains("not authorized"), "{text}");
 }

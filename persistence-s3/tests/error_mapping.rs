@@ -3,9 +3,12 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use persistence_core::{Attributes, Error, PersistenceAdapter, SaveMode, Version};
+use persistence_core::{
+    Attributes, Error, PersistenceAdapter, SaveMode, SaveOptions, Version, unique_token,
+};
 use persistence_s3::S3Adapter;
 
 const USER: &str = "amzn1.ask.account.AHSECRETUSERIDTHATMUSTNOTLEAKINTOERRORS";
@@ -18,6 +21,33 @@ fn s3_error(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>mocked</Message></Error>"
         )),
     )
+}
+
+fn s3_error_with(status: u16, code: &str, message: &str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        )),
+    )
+}
+
+/// A HEAD answer: the object at `etag`, written with `token`.
+fn head(etag: &'static str, token: String) -> HeadObjectOutput {
+    HeadObjectOutput::builder()
+        .e_tag(etag)
+        .metadata("write-token", token)
+        .build()
+}
+
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("{e} {e:?}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(" | {s} {s:?}"));
+        source = s.source();
+    }
+    text
 }
 
 fn adapter(client: Client) -> S3Adapter {
@@ -58,7 +88,9 @@ async fn precondition_failures_are_conflicts() {
         (409, "ConditionalRequestConflict"),
     ] {
         let rule = mock!(Client::put_object).then_http_response(move || s3_error(status, code));
-        let e = adapter(mock_client!(aws_sdk_s3, [&rule]))
+        // What is stored now was written by someone else.
+        let other = mock!(Client::head_object).then_output(|| head("\"ff\"", unique_token()));
+        let e = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule, &other]))
             .save(
                 USER,
                 &Attributes::new(),
@@ -74,7 +106,17 @@ async fn precondition_failures_are_conflicts() {
 #[tokio::test]
 async fn conditional_headers_are_sent() {
     let create = mock!(Client::put_object)
-        .match_requests(|r| r.if_none_match() == Some("*") && r.if_match().is_none())
+        .match_requests(|r| {
+            let token = r.metadata().and_then(|m| m.get("write-token"));
+            let body = r.body().bytes().unwrap_or_default();
+            let tail = &body[body.len().saturating_sub(32)..];
+            r.if_none_match() == Some("*")
+                && r.if_match().is_none()
+                && token.is_some_and(|t| persistence_core::is_unique_token(t))
+                && body.starts_with(b"{}")
+                && tail.len() == 32
+                && tail.iter().all(|b| b" \t\r\n".contains(b))
+        })
         .then_output(|| {
             aws_sdk_s3::operation::put_object::PutObjectOutput::builder()
                 .e_tag("\"e1\"")
@@ -154,4 +196,83 @@ async fn corrupt_bodies_are_typed_errors_naming_bucket() {
         assert!(matches!(e, Error::CorruptData { .. }), "{e:?}");
         assert_redacted(&e);
     }
+}
+
+#[tokio::test]
+async fn a_failed_precondition_that_finds_its_own_token_is_the_save_that_landed() {
+    let token = unique_token();
+    let put = mock!(Client::put_object).then_http_response(|| s3_error(412, "PreconditionFailed"));
+    let mine = token.clone();
+    let ours = mock!(Client::head_object).then_output(move || head("\"e9\"", mine.clone()));
+    let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &ours]));
+    let opts = SaveOptions::new(SaveMode::IfVersion(Version::new("\"e1\""))).token(token);
+    let v = store.save_with(USER, &Attributes::new(), &opts).await.unwrap();
+    assert_eq!(v, Version::new("\"e9\""));
+    assert_eq!(ours.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_version_is_invalid_and_sends_nothing() {
+    let store = adapter(mock_client!(aws_sdk_s3, []));
+    for v in ["", "e1", "\"\"", "\"not hex\"", "7"] {
+        let e = store
+            .save(USER, &Attributes::new(), SaveMode::IfVersion(Version::new(v)))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidVersion { .. }), "{v}: {e:?}");
+        let e = store.delete_if(USER, &Version::new(v)).await.unwrap_err();
+        assert!(matches!(e, Error::InvalidVersion { .. }), "{v}: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn conditional_deletes_send_if_match_and_a_newer_object_is_a_conflict() {
+    let delete = mock!(Client::delete_object)
+        .match_requests(|r| r.if_match() == Some("\"e1\""))
+        .then_http_response(|| s3_error(412, "PreconditionFailed"));
+    let newer = mock!(Client::head_object).then_output(|| head("\"e2\"", unique_token()));
+    let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&delete, &newer]));
+    let e = store.delete_if(USER, &Version::new("\"e1\"")).await.unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+    assert_eq!(delete.num_calls(), 1);
+
+    let ok = mock!(Client::delete_object)
+        .match_requests(|r| r.if_match() == Some("\"e1\""))
+        .then_output(|| aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build());
+    let store = adapter(mock_client!(aws_sdk_s3, [&ok]));
+    store.delete_if(USER, &Version::new("\"e1\"")).await.unwrap();
+}
+
+#[tokio::test]
+async fn without_conditional_deletes_the_adapter_checks_then_deletes() {
+    // LocalStack answers 501 to If-Match on DeleteObject.
+    let unsupported = mock!(Client::delete_object)
+        .match_requests(|r| r.if_match().is_some())
+        .then_http_response(|| s3_error(501, "NotImplemented"));
+    let plain = mock!(Client::delete_object)
+        .match_requests(|r| r.if_match().is_none())
+        .then_output(|| aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build());
+    let current = mock!(Client::head_object).then_output(|| head("\"e1\"", unique_token()));
+    let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&unsupported, &plain, &current]));
+    store.delete_if(USER, &Version::new("\"e1\"")).await.unwrap();
+    assert_eq!(plain.num_calls(), 1);
+    let e = store.delete_if(USER, &Version::new("\"e0\"")).await.unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+    assert_eq!(plain.num_calls(), 1, "a stale version deletes nothing");
+    assert_eq!(unsupported.num_calls(), 1, "the endpoint is asked once");
+}
+
+#[tokio::test]
+async fn the_object_arn_in_access_denied_does_not_reach_the_source_chain() {
+    let rule = mock!(Client::get_object).then_http_response(|| {
+        s3_error_with(
+            403,
+            "AccessDenied",
+            &format!("User: arn:aws:sts::123:assumed-role/skill is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::skill-bucket/skills/{USER}\""),
+        )
+    });
+    let e = adapter(mock_client!(aws_sdk_s3, [&rule])).get(USER).await.unwrap_err();
+    let text = chain_text(&e);
+    assert!(!text.contains(USER), "{text}");
+    assert!(text.contains("not authorized"), "{text}");
 }

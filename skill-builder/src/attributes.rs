@@ -3,8 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+use persistence_core::merge::three_way;
 use persistence_core::{
-    Attributes, Error, KeyGenerator, PersistenceAdapter, RedactedKey, SaveMode, Version,
+    Attributes, Error, KeyGenerator, PersistenceAdapter, PersistenceAdapterExt, RedactedKey,
+    RetryPolicy, SaveMode, Version,
 };
 
 use crate::envelope::RequestEnvelope;
@@ -25,6 +27,15 @@ use crate::envelope::RequestEnvelope;
 /// (ASK style), or build the skill with
 /// [`SkillBuilder::with_save_on_response`](crate::SkillBuilder::with_save_on_response) to save after
 /// the response interceptors of every successful turn.
+///
+/// When another writer got in first, the save does not simply fail: it reads the fresh copy
+/// and, if this turn and the other writer changed different top-level attributes, merges
+/// (three-way: what was loaded, this turn's result, the fresh copy) and saves again,
+/// conditionally, so two devices changing different things both keep their change. Only
+/// changes to the same attributes (or a delete by the other writer) reach the exception
+/// handlers as [`Error::Conflict`]. [`reload_persistent_attributes`](AttributesManager::reload_persistent_attributes)
+/// and [`update_persistent_attributes`](AttributesManager::update_persistent_attributes) finish a
+/// turn after such a conflict.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -54,7 +65,11 @@ pub struct AttributesManager {
     adapter: Option<Arc<dyn PersistenceAdapter>>,
     key_generator: Arc<dyn KeyGenerator>,
     persistent: Option<Persistent>,
+    merge_on_conflict: bool,
 }
+
+/// How many times a save merges with a fresher copy before it gives up with the conflict.
+const MAX_MERGES: u32 = 5;
 
 /// Persistent attributes as loaded for this turn.
 struct Persistent {
@@ -109,7 +124,22 @@ impl AttributesManager {
             adapter,
             key_generator,
             persistent: None,
+            merge_on_conflict: true,
         }
+    }
+
+    pub(crate) fn set_merge_on_conflict(&mut self, on: bool) {
+        self.merge_on_conflict = on;
+    }
+
+    /// Puts the session attributes back to what the request brought (after a turn whose
+    /// persistent save lost a conflict: its session changes were computed from stale data).
+    pub(crate) fn reset_session_attributes(&mut self) {
+        self.session = self
+            .envelope
+            .session_attributes()
+            .cloned()
+            .unwrap_or_default();
     }
 
     /// This turn's request attributes.
@@ -228,36 +258,156 @@ impl AttributesManager {
     ///
     /// Not loaded this turn, or unchanged: no write, `Ok(false)`.
     ///
+    /// If another writer got in first, it merges: when the other writer changed only top-level
+    /// attributes this turn did not change, the fresh copy with this turn's changes on top is
+    /// saved (again conditionally, up to five rounds), and the loaded copy becomes that.
+    ///
     /// # Errors
-    /// [`Error::Conflict`] when another writer changed (or created, or deleted) the attributes
-    /// since they were loaded: the turn's changes are not written. [`Error::NotConfigured`]
-    /// without an adapter, or the adapter's error.
+    /// [`Error::Conflict`] when another writer changed an attribute this turn changed too (to
+    /// another value), or deleted the attributes, since they were loaded: nothing is written,
+    /// and the loaded copy stays as it was. [`Error::NotConfigured`] without an adapter, or the
+    /// adapter's error.
     pub async fn save_persistent_attributes(&mut self) -> Result<bool, Error> {
-        let adapter = self.adapter.as_ref().ok_or_else(not_configured)?;
+        let adapter = self.adapter.clone().ok_or_else(not_configured)?;
+        let merge = self.merge_on_conflict;
         let Some(p) = self.persistent.as_mut() else {
             return Ok(false);
         };
         if p.current == p.baseline {
             return Ok(false);
         }
-        let mode = SaveMode::expecting(p.version.as_ref());
-        let version = adapter.save(&p.key, &p.current, mode).await?;
-        tracing::debug!(key = %RedactedKey::new(&p.key), %version, "saved persistent attributes");
-        p.version = Some(version);
-        p.baseline = p.current.clone();
-        Ok(true)
+        // Work on a copy, so that a save that fails leaves the loaded copy as it was.
+        let (mut version, mut baseline, mut current) =
+            (p.version.clone(), p.baseline.clone(), p.current.clone());
+        let mut merges = 0;
+        loop {
+            let mode = SaveMode::expecting(version.as_ref());
+            let conflict = match adapter.save(&p.key, &current, mode).await {
+                Ok(v) => {
+                    tracing::debug!(key = %RedactedKey::new(&p.key), version = %v, merges, "saved persistent attributes");
+                    p.version = Some(v);
+                    p.baseline = current.clone();
+                    p.current = current;
+                    return Ok(true);
+                }
+                Err(e) if e.is_conflict() && merge && merges < MAX_MERGES => e,
+                Err(e) => return Err(e),
+            };
+            merges += 1;
+            let fresh = adapter.get(&p.key).await?;
+            let (fresh_version, fresh_attrs) = match fresh {
+                Some(s) => (Some(s.version), s.attributes),
+                None => (None, Attributes::new()),
+            };
+            if fresh_version.is_none() && version.is_some() {
+                // Deleted meanwhile ("start over" on another device): merging would bring
+                // back part of what the user discarded.
+                return Err(conflict);
+            }
+            match three_way(&baseline, &current, &fresh_attrs) {
+                Ok(merged) => {
+                    tracing::debug!(key = %RedactedKey::new(&p.key), merges, "merging with another writer's changes");
+                    version = fresh_version;
+                    baseline = fresh_attrs;
+                    current = merged;
+                }
+                Err(overlap) => {
+                    let names: Vec<&str> = overlap.names.iter().map(String::as_str).collect();
+                    return Err(Error::Conflict {
+                        operation: "save",
+                        resource: adapter.describe(),
+                        key: RedactedKey::new(&p.key),
+                        reason: format!(
+                            "another writer changed the same attributes since they were loaded: {}",
+                            names.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Discards this turn's changes to the persistent attributes and reads them again from
+    /// storage: after a [`Error::Conflict`], to see what the other writer stored.
+    ///
+    /// # Errors
+    /// As [`persistent_attributes`](AttributesManager::persistent_attributes).
+    pub async fn reload_persistent_attributes(&mut self) -> Result<&Attributes, Error> {
+        self.persistent = None;
+        Ok(&self.load().await?.current)
+    }
+
+    /// Read-modify-write of the persistent attributes that loses no concurrent update: reads
+    /// the stored attributes, applies `change`, saves on condition nobody wrote meanwhile, and
+    /// on a conflict starts over with fresh data (see
+    /// [`PersistenceAdapterExt::update_with`]). Changes this turn made before and has not saved
+    /// are saved first (as [`save_persistent_attributes`](AttributesManager::save_persistent_attributes)
+    /// does). Afterwards the loaded copy is what was written. Returns what `change` returned on
+    /// the attempt that was saved; `change` may run more than once.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use persistence_memory::MemoryAdapter;
+    /// # use skill_builder::{HandlerInput, envelope::RequestEnvelope};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let envelope: RequestEnvelope = serde_json::from_str(r#"{"version":"1.0",
+    /// #     "context":{"System":{"user":{"userId":"amzn1.ask.account.A"}}},
+    /// #     "request":{"type":"LaunchRequest"}}"#)?;
+    /// # let mut input = HandlerInput::new(envelope).with_persistence(Arc::new(MemoryAdapter::new()), persistence_core::UserIdKey);
+    /// let streak = input.attributes_manager.update_persistent_attributes(|attrs| {
+    ///     let streak = attrs.get_as::<u32>("streak").ok().flatten().unwrap_or(0) + 1;
+    ///     attrs.insert("streak".into(), streak.into());
+    ///     streak
+    /// }).await?;
+    /// assert_eq!(streak, 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when it still conflicts after the retries, or the errors of
+    /// [`save_persistent_attributes`](AttributesManager::save_persistent_attributes).
+    pub async fn update_persistent_attributes<F, T>(&mut self, mut change: F) -> Result<T, Error>
+    where
+        F: FnMut(&mut Attributes) -> T + Send,
+        T: Send,
+    {
+        self.save_persistent_attributes().await?;
+        let adapter = self.adapter.clone().ok_or_else(not_configured)?;
+        let key = self.persistence_key()?;
+        let mut written = Attributes::new();
+        let out = adapter
+            .update_with(&key, &RetryPolicy::default(), |attrs| {
+                let value = change(attrs);
+                written = attrs.clone();
+                value
+            })
+            .await?;
+        self.persistent = Some(Persistent {
+            key,
+            version: Some(out.version),
+            baseline: written.clone(),
+            current: written,
+        });
+        Ok(out.value)
     }
 
     /// Deletes the stored persistent attributes now. Afterwards they read as empty, and a later
     /// save creates them anew (only if nobody else has meanwhile).
     ///
+    /// When they were loaded this turn, the delete is conditional on the version loaded
+    /// ([`PersistenceAdapter::delete_if`]): if another device saved since, nothing is deleted
+    /// and the result is [`Error::Conflict`]. Not loaded: deleted whatever they hold.
+    ///
     /// # Errors
-    /// [`Error::NotConfigured`] without an adapter, [`Error::MissingKeySource`], or the
-    /// adapter's error.
+    /// [`Error::Conflict`] as above, [`Error::NotConfigured`] without an adapter,
+    /// [`Error::MissingKeySource`], or the adapter's error.
     pub async fn delete_persistent_attributes(&mut self) -> Result<(), Error> {
         let adapter = self.adapter.as_ref().ok_or_else(not_configured)?;
         let key = self.persistence_key()?;
-        adapter.delete(&key).await?;
+        match self.persistent.as_ref().and_then(|p| p.version.as_ref()) {
+            Some(version) => adapter.delete_if(&key, version).await?,
+            None => adapter.delete(&key).await?,
+        }
         tracing::debug!(key = %RedactedKey::new(&key), "deleted persistent attributes");
         self.persistent = Some(Persistent {
             key,

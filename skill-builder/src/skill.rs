@@ -60,6 +60,7 @@ pub struct SkillBuilder {
     adapter: Option<Arc<dyn PersistenceAdapter>>,
     key_generator: Arc<dyn KeyGenerator>,
     save_on_response: bool,
+    merge_on_conflict: bool,
     request_handlers: Vec<Box<dyn RequestHandler>>,
     exception_handlers: Vec<Box<dyn ExceptionHandler>>,
     request_interceptors: Vec<Box<dyn RequestInterceptor>>,
@@ -94,6 +95,7 @@ impl SkillBuilder {
             adapter: None,
             key_generator: Arc::new(UserIdKey),
             save_on_response: false,
+            merge_on_conflict: true,
             request_handlers: Vec::new(),
             exception_handlers: Vec::new(),
             request_interceptors: Vec::new(),
@@ -126,6 +128,15 @@ impl SkillBuilder {
     /// [`AttributesManager::save_persistent_attributes`](crate::AttributesManager::save_persistent_attributes).
     pub fn with_save_on_response(mut self, on: bool) -> Self {
         self.save_on_response = on;
+        self
+    }
+
+    /// When `true` (the default), a save that finds another writer got in first merges: if the
+    /// other writer changed only top-level attributes this turn did not change, both changes
+    /// are kept (see [`AttributesManager`](crate::AttributesManager)). When `false`, any
+    /// conflicting save fails with [`persistence_core::Error::Conflict`].
+    pub fn with_merge_on_conflict(mut self, on: bool) -> Self {
+        self.merge_on_conflict = on;
         self
     }
 
@@ -210,6 +221,7 @@ impl SkillBuilder {
                 adapter: self.adapter,
                 key_generator: self.key_generator,
                 save_on_response: self.save_on_response,
+                merge_on_conflict: self.merge_on_conflict,
                 request_handlers: self.request_handlers,
                 exception_handlers: self.exception_handlers,
                 request_interceptors: self.request_interceptors,
@@ -224,6 +236,7 @@ struct Inner {
     adapter: Option<Arc<dyn PersistenceAdapter>>,
     key_generator: Arc<dyn KeyGenerator>,
     save_on_response: bool,
+    merge_on_conflict: bool,
     request_handlers: Vec<Box<dyn RequestHandler>>,
     exception_handlers: Vec<Box<dyn ExceptionHandler>>,
     request_interceptors: Vec<Box<dyn RequestInterceptor>>,
@@ -240,7 +253,8 @@ struct Inner {
 ///    the request (none: [`SkillError::Unhandled`]), then the response interceptors, then saves
 ///    changed persistent attributes if built [`with_save_on_response`](SkillBuilder::with_save_on_response);
 /// 3. if any step of 2 fails, gives the error to the first exception handler that accepts it
-///    (with a fresh response builder); if none does, returns the error;
+///    (with a fresh response builder; after a persistence conflict, with the session attributes
+///    as the request brought them); if none does, returns the error;
 /// 4. returns the response with the session attributes.
 ///
 /// See [`SkillBuilder`] for an example.
@@ -325,6 +339,9 @@ impl Skill {
             self.inner.adapter.clone(),
             self.inner.key_generator.clone(),
         );
+        input
+            .attributes_manager
+            .set_merge_on_conflict(self.inner.merge_on_conflict);
         let response = match self.dispatch(&mut input).await {
             Ok(response) => response,
             Err(error) => self.handle_error(&mut input, error).await?,
@@ -389,6 +406,11 @@ impl Skill {
 
     async fn handle_error(&self, input: &mut HandlerInput, error: SkillError) -> HandlerResult {
         input.response_builder = ResponseBuilder::new();
+        if error.is_conflict() {
+            // The turn's session changes were computed from persistent data that is no longer
+            // current: they do not go out (the exception handler may set new ones).
+            input.attributes_manager.reset_session_attributes();
+        }
         match self
             .inner
             .exception_handlers

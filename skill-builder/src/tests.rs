@@ -4,8 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use persistence_core::{
-    Attributes, DeviceIdKey, Error, KeyGenerator, KeySource, PersistenceAdapter, PersonIdKey,
-    Result as PResult, SaveMode, Stored, Version, async_trait,
+    Attributes, DeviceIdKey, Error, KeyGenerator, KeySource, ListOptions, Pages,
+    PersistenceAdapter, PersonIdKey, Result as PResult, SaveMode, SaveOptions, Stored, Version,
+    async_trait,
 };
 use persistence_memory::MemoryAdapter;
 use serde_json::{Value, json};
@@ -55,14 +56,26 @@ impl PersistenceAdapter for Counting {
         self.gets.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key).await
     }
-    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> PResult<Version> {
+    async fn save_with(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> PResult<Version> {
         self.saves.fetch_add(1, Ordering::SeqCst);
-        self.modes.lock().unwrap().push(mode.clone());
-        self.inner.save(key, attributes, mode).await
+        self.modes.lock().unwrap().push(options.mode.clone());
+        self.inner.save_with(key, attributes, options).await
     }
     async fn delete(&self, key: &str) -> PResult<()> {
         self.deletes.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> PResult<()> {
+        self.deletes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        self.inner.list_keys(options)
     }
     fn describe(&self) -> String {
         "counting memory store".into()
@@ -726,11 +739,22 @@ impl PersistenceAdapter for Racing {
         self.inner.seed(key, attrs(json!({"visits": 100})));
         got
     }
-    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> PResult<Version> {
-        self.inner.save(key, attributes, mode).await
+    async fn save_with(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> PResult<Version> {
+        self.inner.save_with(key, attributes, options).await
     }
     async fn delete(&self, key: &str) -> PResult<()> {
         self.inner.delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> PResult<()> {
+        self.inner.delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        self.inner.list_keys(options)
     }
     fn describe(&self) -> String {
         "racing memory store".into()

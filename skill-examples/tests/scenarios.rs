@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use persistence_core::{
-    Attributes, PersistenceAdapter, Result as PResult, SaveMode, Stored, Version, async_trait,
+    Attributes, ListOptions, Pages, PersistenceAdapter, Result as PResult, SaveOptions, Stored,
+    Version, async_trait,
 };
 use persistence_memory::MemoryAdapter;
 use skill_builder::testkit::Conversation;
@@ -69,11 +70,17 @@ impl PersistenceAdapter for Forgetful {
     async fn get(&self, key: &str) -> PResult<Option<Stored>> {
         self.0.get(key).await
     }
-    async fn save(&self, _key: &str, _attrs: &Attributes, _mode: SaveMode) -> PResult<Version> {
+    async fn save_with(&self, _: &str, _: &Attributes, _: &SaveOptions) -> PResult<Version> {
         Ok(Version::new("0"))
     }
     async fn delete(&self, key: &str) -> PResult<()> {
         self.0.delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> PResult<()> {
+        self.0.delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        self.0.list_keys(options)
     }
     fn describe(&self) -> String {
         "forgetful store".into()
@@ -109,12 +116,23 @@ impl PersistenceAdapter for Counting {
         self.gets.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key).await
     }
-    async fn save(&self, key: &str, attrs: &Attributes, mode: SaveMode) -> PResult<Version> {
+    async fn save_with(
+        &self,
+        key: &str,
+        attrs: &Attributes,
+        options: &SaveOptions,
+    ) -> PResult<Version> {
         self.saves.fetch_add(1, Ordering::SeqCst);
-        self.inner.save(key, attrs, mode).await
+        self.inner.save_with(key, attrs, options).await
     }
     async fn delete(&self, key: &str) -> PResult<()> {
         self.inner.delete(key).await
+    }
+    async fn delete_if(&self, key: &str, expected: &Version) -> PResult<()> {
+        self.inner.delete_if(key, expected).await
+    }
+    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+        self.inner.list_keys(options)
     }
     fn describe(&self) -> String {
         "counting store".into()

@@ -14,6 +14,7 @@ pub mod proxy;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use persistence_core::PersistenceAdapter;
+use persistence_core::conformance::Setup;
 use persistence_dynamodb::DynamoDbAdapter;
 use persistence_s3::S3Adapter;
 use tokio::sync::OnceCell;
@@ -190,8 +191,19 @@ pub fn unique_name(case: &str) -> String {
 
 /// A DynamoDB adapter over a new table (created with `ensure_table`).
 pub async fn dynamodb_adapter(case: &str) -> Option<DynamoDbAdapter> {
+    dynamodb_adapter_with(case, &Setup::default()).await
+}
+
+/// A DynamoDB adapter over a new table, built with the conformance setup's clock and default
+/// expiry.
+pub async fn dynamodb_adapter_with(case: &str, setup: &Setup) -> Option<DynamoDbAdapter> {
     let client = dynamodb_client().await?;
-    let adapter = DynamoDbAdapter::builder(client, unique_name(case)).build();
+    let mut builder = DynamoDbAdapter::builder(client, unique_name(case))
+        .clock(Arc::new(setup.clock.clone()));
+    if let Some(d) = setup.default_expiry {
+        builder = builder.default_expiry(d);
+    }
+    let adapter = builder.build();
     if let Err(e) = adapter.ensure_table().await {
         panic!("creating table for {case}: {e}");
     }
@@ -212,13 +224,21 @@ pub async fn new_bucket(client: &aws_sdk_s3::Client, case: &str) -> String {
 
 /// An S3 adapter over a new bucket, with an optional prefix.
 pub async fn s3_adapter(case: &str, prefix: Option<&str>) -> Option<S3Adapter> {
+    s3_adapter_with(case, prefix, &Setup::default()).await
+}
+
+/// An S3 adapter over a new bucket, built with the conformance setup's clock and default expiry.
+pub async fn s3_adapter_with(case: &str, prefix: Option<&str>, setup: &Setup) -> Option<S3Adapter> {
     let client = s3_client().await?;
     let bucket = new_bucket(&client, case).await;
-    let builder = S3Adapter::builder(client, bucket);
-    Some(match prefix {
-        Some(p) => builder.path_prefix(p).build(),
-        None => builder.build(),
-    })
+    let mut builder = S3Adapter::builder(client, bucket).clock(Arc::new(setup.clock.clone()));
+    if let Some(p) = prefix {
+        builder = builder.path_prefix(p);
+    }
+    if let Some(d) = setup.default_expiry {
+        builder = builder.default_expiry(d);
+    }
+    Some(builder.build())
 }
 
 /// Type-erases an adapter for the conformance suite.

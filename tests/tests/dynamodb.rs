@@ -14,11 +14,13 @@ use persistence_core::{
     Attributes, Error, MAX_KEY_BYTES, PersistenceAdapter, SaveMode, Version, conformance,
 };
 use persistence_dynamodb::DynamoDbAdapter;
-use persistence_integration_tests::{dynamodb_adapter, dynamodb_client, erased, unique_name};
+use persistence_integration_tests::{
+    dynamodb_adapter, dynamodb_adapter_with, dynamodb_client, erased, unique_name,
+};
 use serde_json::json;
 
-persistence_core::conformance_tests!(async {
-    erased(dynamodb_adapter("conformance").await, MAX_KEY_BYTES)
+persistence_core::conformance_tests!(setup => async {
+    erased(dynamodb_adapter_with("conformance", &setup).await, MAX_KEY_BYTES)
 });
 
 fn attrs(v: serde_json::Value) -> Attributes {
@@ -74,7 +76,12 @@ async fn reads_what_the_official_sdks_wrote_and_keeps_their_layout() {
 
         let got = a.get(&key).await.unwrap().expect("fixture item reads");
         assert_eq!(got.attributes, f.attributes, "{}", f.name);
-        assert_eq!(got.version, Version::new("0"), "{}: unversioned", f.name);
+        assert_eq!(
+            got.version,
+            Version::new(format!("sdk-{}", f.attributes.digest())),
+            "{}: unversioned",
+            f.name
+        );
 
         // Saving over an SDK-written item with the version read works once...
         a.save(
@@ -92,7 +99,9 @@ async fn reads_what_the_official_sdks_wrote_and_keeps_their_layout() {
             "{}",
             f.name
         );
-        assert!(matches!(raw.get("attributesVersion"), Some(AttributeValue::N(n)) if n == "1"));
+        assert!(
+            matches!(raw.get("attributesVersion"), Some(AttributeValue::S(t)) if persistence_core::is_unique_token(t))
+        );
         // ...but a second save with the old "unversioned" token conflicts.
         let stale = a
             .save(&key, &got.attributes, SaveMode::IfVersion(got.version))
@@ -130,7 +139,7 @@ async fn node_null_for_empty_string_reads_as_null() {
 
 #[tokio::test]
 async fn save_keeps_top_level_attributes_it_does_not_own() {
-    let Some(a) = dynamodb_adapter("ttl").await else {
+    let Some(a) = dynamodb_adapter("own-fields").await else {
         return;
     };
     put_raw(
@@ -138,7 +147,6 @@ async fn save_keeps_top_level_attributes_it_does_not_own() {
         HashMap::from([
             ("id".to_string(), AttributeValue::S("u".into())),
             ("attributes".to_string(), AttributeValue::M(HashMap::new())),
-            ("ttl".to_string(), AttributeValue::N("1900000000".into())),
             ("owner".to_string(), AttributeValue::S("ops".into())),
         ]),
     )
@@ -151,12 +159,185 @@ async fn save_keeps_top_level_attributes_it_does_not_own() {
         .await
         .unwrap();
     let raw = raw_item(&a, "u").await;
-    assert_eq!(
-        raw.get("ttl"),
-        Some(&AttributeValue::N("1900000000".into()))
-    );
     assert_eq!(raw.get("owner"), Some(&AttributeValue::S("ops".into())));
     assert_eq!(a.get("u").await.unwrap().unwrap().attributes["n"], 2);
+}
+
+#[tokio::test]
+async fn expiry_is_written_as_time_to_live_expects_and_ensure_table_enables_it() {
+    let Some(a) = dynamodb_adapter("ttl").await else {
+        return;
+    };
+    // ensure_table (run by the harness) enabled Time to Live on `ttl`.
+    let ttl = a
+        .client()
+        .describe_time_to_live()
+        .table_name(a.table_name())
+        .send()
+        .await
+        .unwrap();
+    let d = ttl.time_to_live_description().expect("a TTL description");
+    assert_eq!(d.attribute_name(), Some("ttl"));
+    assert!(matches!(
+        d.time_to_live_status(),
+        Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled | aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
+    ));
+    // Running it again changes nothing and succeeds.
+    a.ensure_table().await.unwrap();
+
+    let before = std::time::SystemTime::now();
+    a.save_with(
+        "u",
+        &attrs(json!({"n": 1})),
+        &persistence_core::SaveOptions::new(SaveMode::Overwrite)
+            .expiry(persistence_core::Expiry::After(std::time::Duration::from_secs(3600))),
+    )
+    .await
+    .unwrap();
+    let raw = raw_item(&a, "u").await;
+    let Some(AttributeValue::N(secs)) = raw.get("ttl") else {
+        panic!("no ttl number: {raw:?}")
+    };
+    let secs: u64 = secs.parse().expect("whole epoch seconds");
+    let now = persistence_core::clock::epoch_seconds(before);
+    assert!((now + 3599..=now + 3602).contains(&secs), "{secs} vs {now}");
+    // A save without expiry removes it.
+    a.save("u", &attrs(json!({"n": 2})), SaveMode::Overwrite)
+        .await
+        .unwrap();
+    assert!(raw_item(&a, "u").await.get("ttl").is_none());
+}
+
+#[tokio::test]
+async fn ensure_table_refuses_time_to_live_on_another_attribute() {
+    let Some(a) = dynamodb_adapter("ttl-other").await else {
+        return;
+    };
+    let b = DynamoDbAdapter::builder(a.client().clone(), a.table_name())
+        .expiry_attribute_name("expiresAt")
+        .build();
+    let e = b.ensure_table().await.unwrap_err();
+    assert!(matches!(e, Error::Incompatible { .. }), "{e:?}");
+    assert!(e.to_string().contains("'ttl'") && e.to_string().contains("expiresAt"), "{e}");
+}
+
+#[tokio::test]
+async fn numbers_python_skills_store_load_and_untouched_ones_are_written_back_unchanged() {
+    let Some(a) = dynamodb_adapter("python-numbers").await else {
+        return;
+    };
+    // What boto3 writes for a Python skill: Decimal(2) / Decimal(3), ints past 2**64, a set of
+    // Decimals, 38 significant digits, the range's ends.
+    let numbers = [
+        ("third", "0.6666666666666666666666666667"),
+        ("big", "1180591620717411303424"),
+        ("negative_big", "-1329227995784915872903807060280344576"),
+        ("max_digits", "1.2345678901234567890123456789012345678"),
+        ("tiny", "1E-130"),
+        ("huge", "9.9999999999999999999999999999999999999E+125"),
+    ];
+    let mut map: HashMap<String, AttributeValue> = numbers
+        .iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::N((*v).into())))
+        .collect();
+    map.insert(
+        "scores".into(),
+        AttributeValue::Ns(vec!["0.3333333333333333333333333333".into(), "2".into()]),
+    );
+    map.insert("visits".into(), AttributeValue::N("1".into()));
+    put_raw(
+        &a,
+        HashMap::from([
+            ("id".to_string(), AttributeValue::S("py".into())),
+            ("attributes".to_string(), AttributeValue::M(map)),
+        ]),
+    )
+    .await;
+    let before = raw_item(&a, "py").await;
+
+    let got = a.get("py").await.unwrap().expect("the user can load their data");
+    assert_eq!(got.attributes["third"].to_string(), "0.6666666666666666666666666667");
+    assert_eq!(got.attributes["big"].to_string(), "1180591620717411303424");
+    assert_eq!(
+        got.attributes["negative_big"].to_string(),
+        "-1329227995784915872903807060280344576"
+    );
+
+    // The skill changes one attribute and saves: every other number is stored as it was.
+    let mut changed = got.attributes.clone();
+    changed.insert("visits".into(), json!(2));
+    a.save("py", &changed, SaveMode::IfVersion(got.version))
+        .await
+        .unwrap();
+    let after = raw_item(&a, "py").await;
+    let (Some(AttributeValue::M(b)), Some(AttributeValue::M(c))) =
+        (before.get("attributes"), after.get("attributes"))
+    else {
+        panic!("attributes maps")
+    };
+    for (name, _) in numbers {
+        let (AttributeValue::N(x), AttributeValue::N(y)) = (&b[name], &c[name]) else {
+            panic!("{name} is not a number any more: {:?}", c[name])
+        };
+        assert_eq!(
+            persistence_core::number::Decimal::parse(x),
+            persistence_core::number::Decimal::parse(y),
+            "{name}: {x} became {y}"
+        );
+    }
+    assert_eq!(c["visits"], AttributeValue::N("2".into()));
+    // And they read back identically.
+    assert_eq!(a.get("py").await.unwrap().unwrap().attributes, changed);
+}
+
+#[tokio::test]
+async fn mixed_fleet_with_an_official_sdk_writer_never_lets_a_stale_save_win() {
+    let Some(a) = dynamodb_adapter("mixed-fleet").await else {
+        return;
+    };
+    let sdk_item = |streak: &str| {
+        HashMap::from([
+            ("id".to_string(), AttributeValue::S("u".into())),
+            (
+                "attributes".to_string(),
+                AttributeValue::M(HashMap::from([(
+                    "streak".to_string(),
+                    AttributeValue::N(streak.into()),
+                )])),
+            ),
+        ])
+    };
+    // 1. The official SDK (PutItem, no version attribute) wrote; we read; the SDK writes again.
+    put_raw(&a, sdk_item("3")).await;
+    let read = a.get("u").await.unwrap().unwrap();
+    put_raw(&a, sdk_item("4")).await;
+    let stale = a
+        .save("u", &attrs(json!({"streak": 10})), SaveMode::IfVersion(read.version.clone()))
+        .await;
+    assert!(matches!(stale, Err(Error::Conflict { .. })), "{stale:?}");
+    assert_eq!(a.get("u").await.unwrap().unwrap().attributes["streak"], 4);
+    let stale_delete = a.delete_if("u", &read.version).await;
+    assert!(matches!(stale_delete, Err(Error::Conflict { .. })), "{stale_delete:?}");
+
+    // 2. We wrote (with a version); the SDK overwrote (its PutItem drops our version): stale.
+    let fresh = a.get("u").await.unwrap().unwrap();
+    let ours = a
+        .save("u", &attrs(json!({"streak": 5})), SaveMode::IfVersion(fresh.version))
+        .await
+        .unwrap();
+    put_raw(&a, sdk_item("6")).await;
+    let stale = a
+        .save("u", &attrs(json!({"streak": 99})), SaveMode::IfVersion(ours))
+        .await;
+    assert!(matches!(stale, Err(Error::Conflict { .. })), "{stale:?}");
+
+    // 3. The limit: the SDK rewrites exactly the content we read. Nothing tells the two writes
+    //    apart, and nothing is lost either: the save goes ahead over identical data.
+    let read = a.get("u").await.unwrap().unwrap();
+    put_raw(&a, sdk_item("6")).await;
+    a.save("u", &attrs(json!({"streak": 7})), SaveMode::IfVersion(read.version))
+        .await
+        .expect("identical content is indistinguishable, and losing nothing, the save succeeds");
 }
 
 #[tokio::test]
@@ -299,7 +480,11 @@ async fn item_size_limit_is_checked_before_the_call() {
     let mut too_big = Attributes::new();
     too_big.insert("blob".into(), "x".repeat(400 * 1024).into());
     match a.save("u", &too_big, SaveMode::Overwrite).await {
-        Err(Error::TooLarge { size, limit, .. }) => assert!(size > limit),
+        Err(Error::TooLarge {
+            size: Some(size),
+            limit,
+            ..
+        }) => assert!(size > limit),
         other => panic!("{other:?}"),
     }
     // The refused save changed nothing.

@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use persistence_core::{Attributes, Error, PersistenceAdapter, SaveMode, conformance};
-use persistence_integration_tests::{erased, new_bucket, s3_adapter, s3_client};
+use persistence_integration_tests::{erased, new_bucket, s3_adapter_with, s3_client};
 use persistence_s3::{MAX_OBJECT_KEY_BYTES, S3Adapter};
 use serde_json::json;
 
 const PREFIX: &str = "skills/conformance";
 
-persistence_core::conformance_tests!(async {
+persistence_core::conformance_tests!(setup => async {
     erased(
-        s3_adapter("conformance", Some(PREFIX)).await,
+        s3_adapter_with("conformance", Some(PREFIX), &setup).await,
         MAX_OBJECT_KEY_BYTES - PREFIX.len() - 1,
     )
 });
