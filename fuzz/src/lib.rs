@@ -9,6 +9,7 @@ use persistence_core::{
     Attributes, DeviceIdKey, Error, KeyGenerator, MAX_KEY_BYTES, PersonIdKey, UserIdKey,
     validate_key,
 };
+use persistence_core::number::{Decimal, canonicalize, is_canonical};
 use persistence_dynamodb::{attributes_from_dynamodb, attributes_to_dynamodb};
 use serde_json::Value;
 
@@ -41,22 +42,25 @@ pub fn envelope(data: &[u8]) {
     }
 }
 
-/// JSON -> DynamoDB -> JSON: an object the writer accepts reads back as the same value (numbers
-/// compared as DynamoDB keeps them: an integral float comes back as an integer); an object it
-/// refuses is refused with a path. Never a panic.
+/// JSON -> DynamoDB -> JSON: an object the writer accepts reads back exactly the same value
+/// (numbers included: each in its canonical form, compared as JSON values, never through `f64`);
+/// an object it refuses is refused with a path. Never a panic.
 pub fn dynamodb_roundtrip(data: &[u8]) {
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(data) else {
+    let Ok(mut value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    // What every backend does with numbers read from text (a number of over 1000 significant
+    // digits stays as written; DynamoDB refuses it below).
+    canonicalize(&mut value);
+    let Value::Object(map) = value else {
         return;
     };
     let attrs = Attributes::from(map);
     match attributes_to_dynamodb(&attrs) {
-        Ok(value) => {
-            let back = attributes_from_dynamodb(&value)
+        Ok(stored) => {
+            let back = attributes_from_dynamodb(&stored)
                 .unwrap_or_else(|e| panic!("what the adapter writes it cannot read: {e}"));
-            assert!(
-                same(&Value::from(attrs.clone()), &Value::from(back.clone())),
-                "round trip changed {attrs:?} into {back:?}"
-            );
+            assert_eq!(back, attrs, "the round trip changed a value");
         }
         Err(e) => assert!(
             e.path().starts_with("attributes"),
@@ -65,49 +69,37 @@ pub fn dynamodb_roundtrip(data: &[u8]) {
     }
 }
 
-/// A stored DynamoDB number given as arbitrary text: read exactly or refused, and what is read
-/// is written and read again unchanged (or refused by the writer as outside DynamoDB's range).
+/// A stored DynamoDB number given as arbitrary text: read exactly (its decimal value is the
+/// text's) or refused as not a number; what is read is in canonical form, and is written and
+/// read again unchanged, or refused by the writer as something DynamoDB cannot store (which
+/// DynamoDB itself never returns).
 pub fn dynamodb_numbers(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let stored = AttributeValue::M([("n".to_string(), AttributeValue::N(text.to_owned()))].into());
     let Ok(first) = attributes_from_dynamodb(&stored) else {
+        // Refused: it must not be a decimal number at all.
+        assert!(
+            Decimal::parse(text).is_none(),
+            "{text:?} is a number the reader refused"
+        );
         return;
     };
-    let n = &first["n"];
-    assert!(n.is_number(), "{text:?} read as {n:?}");
+    let n = first["n"].as_number().expect("a number reads as a number");
+    assert!(is_canonical(n), "{text:?} read as {n}, not in canonical form");
+    // The value is exactly the text's: the same decimal, whatever the spelling.
+    assert_eq!(
+        Decimal::parse(n.as_str()),
+        Decimal::parse(text.trim_start_matches('+')),
+        "{text:?} read as {n}: a different value"
+    );
     match attributes_to_dynamodb(&first).and_then(|v| attributes_from_dynamodb(&v)) {
-        Ok(again) => assert!(
-            same(&first["n"], &again["n"]),
-            "{text:?}: {n} became {}",
-            again["n"]
-        ),
-        // Text outside DynamoDB's range (which DynamoDB itself never returns) reads, but a save
-        // refuses it: the writer never sends what DynamoDB would reject.
+        Ok(again) => assert_eq!(again, first, "{text:?}: {n} changed in a save"),
         Err(e) => assert!(
-            e.detail().contains("outside DynamoDB's number range"),
+            e.detail().contains("outside DynamoDB's number range")
+                || e.detail().contains("significant digits"),
             "{text:?} read as {n} but does not survive a save: {e}"
         ),
-    }
-}
-
-/// Equality with numbers compared by value when one of them is a float.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            if x.is_f64() || y.is_f64() {
-                x.as_f64() == y.as_f64()
-            } else {
-                x == y
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
     }
 }

@@ -331,8 +331,10 @@ impl fmt::Debug for Person {
 
 /// `request`: what Alexa asks the skill, by `type`.
 ///
-/// In JSON it is one object with a `type` field; the variants hold the rest.
-#[derive(Clone, Debug, PartialEq)]
+/// In JSON it is one object with a `type` field; the variants hold the rest. `Debug` of a
+/// request kept raw ([`Request::Other`]) shows its type and field names, never their values
+/// (which can hold tokens and IDs).
+#[derive(Clone, PartialEq)]
 pub enum Request {
     /// `LaunchRequest`: "Alexa, open …".
     Launch(LaunchRequest),
@@ -353,6 +355,26 @@ pub enum Request {
 impl Default for Request {
     fn default() -> Self {
         Request::Launch(LaunchRequest::default())
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Request::Launch(r) => f.debug_tuple("Launch").field(r).finish(),
+            Request::Intent(r) => f.debug_tuple("Intent").field(r).finish(),
+            Request::SessionEnded(r) => f.debug_tuple("SessionEnded").field(r).finish(),
+            Request::Other { request_type, raw } => {
+                let fields: Vec<&str> = match raw {
+                    Value::Object(m) => m.keys().map(String::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                f.debug_struct("Other")
+                    .field("request_type", request_type)
+                    .field("fields", &fields)
+                    .finish_non_exhaustive()
+            }
+        }
     }
 }
 

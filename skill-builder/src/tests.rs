@@ -799,6 +799,10 @@ async fn a_conflicting_save_reaches_the_exception_handler_as_a_typed_conflict() 
             store.inner.attributes(USER_ID),
             Some(attrs(json!({"visits": 100})))
         );
+        // And the turn's session change, computed from stale data, did not go out.
+        let session = out.session_attributes.unwrap_or_default();
+        assert!(!session.contains_key("counted"), "{session:?}");
+        assert!(out.response.output_speech.is_some());
     }
 }
 
@@ -810,6 +814,9 @@ fn counter_skill_handler(save_on_response: bool) -> impl RequestHandler {
                 let a = i.attributes_manager.persistent_attributes_mut().await?;
                 let n = a.get_as::<u32>("visits")?.unwrap_or(0) + 1;
                 a.set("visits", &n)?;
+                i.attributes_manager
+                    .session_attributes_mut()
+                    .set("counted", &n)?;
                 if !save_on_response {
                     i.attributes_manager.save_persistent_attributes().await?;
                 }
@@ -1095,4 +1102,26 @@ fn skills_and_inputs_can_cross_threads() {
     let skill = SkillBuilder::new().build();
     // The future of a turn can be spawned on a multi-threaded runtime.
     send(&skill.invoke(RequestEnvelope::default()));
+}
+
+#[test]
+fn debug_of_an_unknown_request_type_shows_no_values() {
+    let secret = "Atza|IwEBIDEADBEEFSECRETACCESSTOKEN";
+    let json = json!({
+        "version": "1.0",
+        "context": {"System": {"user": {"userId": USER_ID}}},
+        "request": {
+            "type": "Alexa.Authorization.Grant",
+            "requestId": "r1",
+            "body": {"grant": {"type": "OAuth2.AuthorizationCode", "code": secret}},
+            "accessToken": secret,
+            "userId": USER_ID
+        }
+    });
+    let e: RequestEnvelope = serde_json::from_value(json).unwrap();
+    let shown = format!("{e:?} {:?}", e.request);
+    assert!(!shown.contains("SECRETACCESSTOKEN"), "{shown}");
+    assert!(!shown.contains(USER_ID), "{shown}");
+    assert!(shown.contains("Alexa.Authorization.Grant"), "{shown}");
+    assert!(shown.contains("body"), "field names stay visible: {shown}");
 }

@@ -1,6 +1,7 @@
 //! A loopback TCP proxy in front of the emulator that tests can break on purpose: refuse
-//! connections (the emulator "stops"), delay responses (a slow network), or cut a request in the
-//! middle of its body (a save interrupted between read and write).
+//! connections (the emulator "stops"), delay responses (a slow network), cut a request in the
+//! middle of its body (a save interrupted between read and write), or let a request through and
+//! drop its answer (a save that committed but whose client never heard so).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub enum Fault {
     CutRequestAfter(usize),
     /// Accept, read, never answer (a hung emulator or a black-holed network).
     Hang,
+    /// Forward the request, let the emulator answer, then close the client's connection without
+    /// passing the answer on: the request took effect, the client cannot know.
+    CutResponse,
 }
 
 /// A running proxy; dropping it stops it.
@@ -132,7 +136,7 @@ async fn serve(mut client: TcpStream, upstream: &str, fault: Fault) -> std::io::
             while client.read(&mut buf).await? > 0 {}
             return Ok(());
         }
-        Fault::None | Fault::Delay(_) | Fault::CutRequestAfter(_) => {}
+        Fault::None | Fault::Delay(_) | Fault::CutRequestAfter(_) | Fault::CutResponse => {}
     }
     let mut server = TcpStream::connect(upstream).await?;
     let (mut cr, mut cw) = client.split();
@@ -164,6 +168,10 @@ async fn serve(mut client: TcpStream, upstream: &str, fault: Fault) -> std::io::
             let n = sr.read(&mut buf).await?;
             if n == 0 {
                 return cw.shutdown().await;
+            }
+            if fault == Fault::CutResponse {
+                // The emulator answered, so the request was handled: drop the answer.
+                return Err(std::io::Error::other("answer dropped"));
             }
             if first {
                 if let Fault::Delay(d) = fault {
