@@ -5,11 +5,11 @@
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use persistence_core::number::{Decimal, canonicalize, is_canonical};
 use persistence_core::{
     Attributes, DeviceIdKey, Error, KeyGenerator, MAX_KEY_BYTES, PersonIdKey, UserIdKey,
     validate_key,
 };
-use persistence_core::number::{Decimal, canonicalize, is_canonical};
 use persistence_dynamodb::{attributes_from_dynamodb, attributes_to_dynamodb};
 use serde_json::Value;
 
@@ -87,7 +87,10 @@ pub fn dynamodb_numbers(data: &[u8]) {
         return;
     };
     let n = first["n"].as_number().expect("a number reads as a number");
-    assert!(is_canonical(n), "{text:?} read as {n}, not in canonical form");
+    assert!(
+        is_canonical(n),
+        "{text:?} read as {n}, not in canonical form"
+    );
     // The value is exactly the text's: the same decimal, whatever the spelling.
     assert_eq!(
         Decimal::parse(n.as_str()),

@@ -422,7 +422,12 @@ pub async fn versions_never_repeat(a: &dyn PersistenceAdapter) {
     );
     // And an unconditional rewrite of identical content is a new write too.
     let v3 = a.save(&key, &progress, SaveMode::Overwrite).await.unwrap();
-    assert_ne!(v2, v3, "[{}] rewriting identical content kept the version", a.describe());
+    assert_ne!(
+        v2,
+        v3,
+        "[{}] rewriting identical content kept the version",
+        a.describe()
+    );
 
     let stale = a
         .save(
@@ -437,7 +442,12 @@ pub async fn versions_never_repeat(a: &dyn PersistenceAdapter) {
         a.describe()
     );
     let now = must_get(a, &key).await;
-    assert_eq!(now.attributes, progress, "[{}] the stale save changed data", a.describe());
+    assert_eq!(
+        now.attributes,
+        progress,
+        "[{}] the stale save changed data",
+        a.describe()
+    );
     assert_eq!(now.version, v3);
 }
 
@@ -454,7 +464,11 @@ pub async fn stale_save_after_delete_and_recreate(a: &dyn PersistenceAdapter) {
         .await
         .unwrap();
     let r = a
-        .save(&key, &attrs(json!({"streak": 10})), SaveMode::IfVersion(stale.version))
+        .save(
+            &key,
+            &attrs(json!({"streak": 10})),
+            SaveMode::IfVersion(stale.version),
+        )
         .await;
     assert!(
         matches!(r, Err(Error::Conflict { .. })),
@@ -495,7 +509,12 @@ pub async fn lost_response_retry_is_recognised(a: &dyn PersistenceAdapter) {
     let create = SaveOptions::new(SaveMode::CreateOnly).token(crate::unique_token());
     let c1 = a.save_with(&fresh, &credited, &create).await.unwrap();
     let c2 = a.save_with(&fresh, &credited, &create).await;
-    assert_eq!(c2.as_ref().ok(), Some(&c1), "[{}] retried create gave {c2:?}", a.describe());
+    assert_eq!(
+        c2.as_ref().ok(),
+        Some(&c1),
+        "[{}] retried create gave {c2:?}",
+        a.describe()
+    );
 
     // Someone else writes after it: the old retry no longer passes.
     a.save(&key, &attrs(json!({"credits": 7})), SaveMode::IfVersion(v1))
@@ -519,7 +538,11 @@ pub async fn conditional_delete(a: &dyn PersistenceAdapter) {
         .await
         .unwrap();
     let v2 = a
-        .save(&key, &attrs(json!({"n": 2})), SaveMode::IfVersion(v1.clone()))
+        .save(
+            &key,
+            &attrs(json!({"n": 2})),
+            SaveMode::IfVersion(v1.clone()),
+        )
         .await
         .unwrap();
     let stale = a.delete_if(&key, &v1).await;
@@ -547,7 +570,11 @@ pub async fn invalid_versions(a: &dyn PersistenceAdapter) {
         .unwrap();
     let bogus = Version::new("not a version \" \u{1}");
     let s = a
-        .save(&key, &attrs(json!({"n": 2})), SaveMode::IfVersion(bogus.clone()))
+        .save(
+            &key,
+            &attrs(json!({"n": 2})),
+            SaveMode::IfVersion(bogus.clone()),
+        )
         .await;
     assert!(
         matches!(s, Err(Error::InvalidVersion { .. })),
@@ -571,7 +598,8 @@ pub async fn exact_numbers(a: &dyn PersistenceAdapter) {
     a.save(&key, &value, SaveMode::Overwrite).await.unwrap();
     let mut got = must_get(a, &key).await;
     assert_eq!(
-        got.attributes["python"], value["python"],
+        got.attributes["python"],
+        value["python"],
         "[{}] exact decimals did not round-trip",
         a.describe()
     );
@@ -585,7 +613,10 @@ pub async fn exact_numbers(a: &dyn PersistenceAdapter) {
     // They are exactly the numbers, not strings.
     let third = &again.attributes["python"][0];
     assert!(third.is_number(), "[{}] {third:?}", a.describe());
-    assert_eq!(third.as_number().map(Number::as_str), Some("0.6666666666666666666666666667"));
+    assert_eq!(
+        third.as_number().map(Number::as_str),
+        Some("0.6666666666666666666666666667")
+    );
 }
 
 async fn collect_keys(a: &dyn PersistenceAdapter, options: &ListOptions) -> Vec<String> {
@@ -614,7 +645,11 @@ pub async fn listing(a: &dyn PersistenceAdapter) {
     for i in 0..23 {
         let key = format!("{prefix}/user-{i:02}");
         let v = a
-            .save(&key, &attrs(json!({"i": i, "name": format!("ü{i}")})), SaveMode::Overwrite)
+            .save(
+                &key,
+                &attrs(json!({"i": i, "name": format!("ü{i}")})),
+                SaveMode::Overwrite,
+            )
             .await
             .unwrap();
         expected.insert(key, v);
@@ -624,7 +659,9 @@ pub async fn listing(a: &dyn PersistenceAdapter) {
     a.save(&outside, &attrs(json!({"i": -1})), SaveMode::Overwrite)
         .await
         .unwrap();
-    let opts = ListOptions::default().prefix(format!("{prefix}/")).page_size(5);
+    let opts = ListOptions::default()
+        .prefix(format!("{prefix}/"))
+        .page_size(5);
 
     let mut keys = collect_keys(a, &opts).await;
     keys.sort();
@@ -632,17 +669,36 @@ pub async fn listing(a: &dyn PersistenceAdapter) {
     assert_eq!(keys, want, "[{}] list_keys", a.describe());
 
     let entries = collect_entries(a, &opts).await;
-    assert_eq!(entries.len(), expected.len(), "[{}] entries count", a.describe());
+    assert_eq!(
+        entries.len(),
+        expected.len(),
+        "[{}] entries count",
+        a.describe()
+    );
     for e in &entries {
         let got = must_get(a, &e.key).await;
-        assert_eq!(e.stored.attributes, got.attributes, "[{}] entry attributes", a.describe());
-        assert_eq!(Some(&e.stored.version), expected.get(&e.key), "[{}] entry version", a.describe());
+        assert_eq!(
+            e.stored.attributes,
+            got.attributes,
+            "[{}] entry attributes",
+            a.describe()
+        );
+        assert_eq!(
+            Some(&e.stored.version),
+            expected.get(&e.key),
+            "[{}] entry version",
+            a.describe()
+        );
     }
 
     let gone = format!("{prefix}/user-07");
     a.delete(&gone).await.unwrap();
     let keys = collect_keys(a, &opts).await;
-    assert!(!keys.contains(&gone), "[{}] a deleted key is still listed", a.describe());
+    assert!(
+        !keys.contains(&gone),
+        "[{}] a deleted key is still listed",
+        a.describe()
+    );
     assert_eq!(keys.len(), expected.len() - 1);
 }
 
@@ -661,45 +717,80 @@ pub async fn expiry(a: &dyn PersistenceAdapter, clock: &ManualClock) {
         .expires_at
         .unwrap_or_else(|| panic!("[{}] no expiry read back", a.describe()));
     let expected = clock.now() + minute;
-    let diff = at
-        .duration_since(expected)
-        .unwrap_or_else(|e| e.duration());
-    assert!(diff <= Duration::from_secs(1), "[{}] expiry {at:?}, wanted {expected:?}", a.describe());
+    let diff = at.duration_since(expected).unwrap_or_else(|e| e.duration());
+    assert!(
+        diff <= Duration::from_secs(1),
+        "[{}] expiry {at:?}, wanted {expected:?}",
+        a.describe()
+    );
 
     let keep = unique_key("expiry-never");
-    a.save_with(&keep, &attrs(json!({"order": "tea"})), &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::Never))
-        .await
-        .unwrap();
+    a.save_with(
+        &keep,
+        &attrs(json!({"order": "tea"})),
+        &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::Never),
+    )
+    .await
+    .unwrap();
 
     clock.advance(Duration::from_secs(58));
-    assert!(a.get(&key).await.unwrap().is_some(), "[{}] expired early", a.describe());
+    assert!(
+        a.get(&key).await.unwrap().is_some(),
+        "[{}] expired early",
+        a.describe()
+    );
     clock.advance(Duration::from_secs(3));
     let after = a.get(&key).await.unwrap();
-    assert!(after.is_none(), "[{}] expired attributes still read: {after:?}", a.describe());
-    assert!(a.get(&keep).await.unwrap().is_some(), "[{}] Expiry::Never expired", a.describe());
+    assert!(
+        after.is_none(),
+        "[{}] expired attributes still read: {after:?}",
+        a.describe()
+    );
+    assert!(
+        a.get(&keep).await.unwrap().is_some(),
+        "[{}] Expiry::Never expired",
+        a.describe()
+    );
 
     // Left out of entries, unless asked for.
     let only = ListOptions::default().prefix(key.clone());
-    assert!(collect_entries(a, &only).await.is_empty(), "[{}] expired entry listed", a.describe());
+    assert!(
+        collect_entries(a, &only).await.is_empty(),
+        "[{}] expired entry listed",
+        a.describe()
+    );
     let with_expired = collect_entries(a, &only.clone().include_expired(true)).await;
     assert_eq!(with_expired.len(), 1, "[{}] include_expired", a.describe());
     assert!(with_expired[0].stored.expires_at.is_some());
 
     // A save over expired attributes behaves as over an absent key.
     let v = a
-        .save(&key, &attrs(json!({"order": "mocha"})), SaveMode::CreateOnly)
+        .save(
+            &key,
+            &attrs(json!({"order": "mocha"})),
+            SaveMode::CreateOnly,
+        )
         .await
         .unwrap_or_else(|e| panic!("[{}] create-only over expired: {e}", a.describe()));
     let now = must_get(a, &key).await;
     assert_eq!(now.version, v);
     assert_eq!(now.attributes, attrs(json!({"order": "mocha"})));
-    assert_eq!(now.expires_at, None, "[{}] the new save kept the old expiry", a.describe());
+    assert_eq!(
+        now.expires_at,
+        None,
+        "[{}] the new save kept the old expiry",
+        a.describe()
+    );
 
     // update() over expired data starts from empty attributes.
     let counter = unique_key("expiry-update");
-    a.save_with(&counter, &attrs(json!({"n": 41})), &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::After(minute)))
-        .await
-        .unwrap();
+    a.save_with(
+        &counter,
+        &attrs(json!({"n": 41})),
+        &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::After(minute)),
+    )
+    .await
+    .unwrap();
     clock.advance(Duration::from_secs(61));
     let n = a
         .update(&counter, |attrs| {
@@ -721,7 +812,8 @@ pub async fn default_expiry(a: &dyn PersistenceAdapter, clock: &ManualClock, def
         .unwrap();
     let first = must_get(a, &key).await.expires_at;
     let want = clock.now() + default;
-    let at = first.unwrap_or_else(|| panic!("[{}] the default expiry was not applied", a.describe()));
+    let at =
+        first.unwrap_or_else(|| panic!("[{}] the default expiry was not applied", a.describe()));
     assert!(
         at.duration_since(want).unwrap_or_else(|e| e.duration()) <= Duration::from_secs(1),
         "[{}] default expiry {at:?}, wanted {want:?}",
@@ -731,12 +823,28 @@ pub async fn default_expiry(a: &dyn PersistenceAdapter, clock: &ManualClock, def
     a.save(&key, &attrs(json!({"n": 2})), SaveMode::Overwrite)
         .await
         .unwrap();
-    let refreshed = must_get(a, &key).await.expires_at.unwrap_or_else(|| panic!("[{}] expiry lost", a.describe()));
-    assert!(refreshed > at, "[{}] a save did not refresh the expiry", a.describe());
-    a.save_with(&key, &attrs(json!({"n": 3})), &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::Never))
+    let refreshed = must_get(a, &key)
         .await
-        .unwrap();
-    assert_eq!(must_get(a, &key).await.expires_at, None, "[{}] Expiry::Never kept an expiry", a.describe());
+        .expires_at
+        .unwrap_or_else(|| panic!("[{}] expiry lost", a.describe()));
+    assert!(
+        refreshed > at,
+        "[{}] a save did not refresh the expiry",
+        a.describe()
+    );
+    a.save_with(
+        &key,
+        &attrs(json!({"n": 3})),
+        &SaveOptions::new(SaveMode::Overwrite).expiry(Expiry::Never),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        must_get(a, &key).await.expires_at,
+        None,
+        "[{}] Expiry::Never kept an expiry",
+        a.describe()
+    );
 }
 
 /// What [`update_contention`] saw.

@@ -122,7 +122,9 @@ pub enum Error {
 
     /// A version given to a conditional save or delete is not one this backend makes (a
     /// version from another backend, or text that is not a version at all). Nothing was written.
-    #[error("{operation} of {key} in {resource} refused: `{version}` is not a version of this store ({reason})")]
+    #[error(
+        "{operation} of {key} in {resource} refused: `{version}` is not a version of this store ({reason})"
+    )]
     InvalidVersion {
         /// The operation refused.
         operation: &'static str,
@@ -133,7 +135,7 @@ pub enum Error {
         /// The version given (at most its first 40 characters).
         version: String,
         /// What versions of this store look like.
-        reason: String,
+        reason: &'static str,
     },
 
     /// The backend cannot do this (e.g. list keys in an adapter that has no listing).

@@ -65,7 +65,7 @@ pub fn validate_key(key: &str, max_bytes: usize) -> Result<()> {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RedactedKey {
-    shown: String,
+    shown: Box<str>,
     len: usize,
     hash: u32,
 }
@@ -79,9 +79,9 @@ impl RedactedKey {
             .chars()
             .take(keep)
             .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
+            .collect::<String>();
         Self {
-            shown,
+            shown: shown.into_boxed_str(),
             len: key.len(),
             hash: fnv1a(key.as_bytes()),
         }

@@ -61,16 +61,16 @@ pub use adapter::{
     Entry, Expiry, ListOptions, Pages, PersistenceAdapter, PersistenceAdapterExt, RetryPolicy,
     SaveMode, SaveOptions, Stored, UpdateOutcome, Version, is_expired,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use scrub::ScrubbedError;
-pub use token::{is_unique_token, unique_token};
 pub use attributes::{Attributes, json_type_name};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_BYTES, RedactedKey, validate_key};
 pub use keygen::{
     BoxKeyGenerator, DEVICE_ID_FIELD, DeviceIdKey, KeyGenerator, KeySource, PersonIdKey,
     USER_ID_FIELD, UserIdKey, envelope,
 };
+pub use scrub::ScrubbedError;
+pub use token::{is_unique_token, unique_token};
 
 /// `async_trait`, re-exported so adapters implement [`PersistenceAdapter`] with the same version.
 pub use async_trait::async_trait;

@@ -98,7 +98,10 @@ impl Decimal {
         // Power of ten of the first significant digit, with checked arithmetic.
         let int_len = i64::try_from(int.len()).ok()?;
         let lead = i64::try_from(lead).ok()?;
-        let first = int_len.checked_sub(1)?.checked_sub(lead)?.checked_add(exp)?;
+        let first = int_len
+            .checked_sub(1)?
+            .checked_sub(lead)?
+            .checked_add(exp)?;
         Some(Self {
             negative,
             digits: digits.to_owned(),
@@ -183,10 +186,8 @@ pub fn canonical_number(text: &str) -> Option<Number> {
     if let Ok(f) = unsigned.parse::<f64>() {
         let same = f == 0.0 && exact.is_zero()
             || Decimal::parse(&format!("{f:e}")).as_ref() == Some(&exact);
-        if f.is_finite() && same {
-            if let Some(n) = Number::from_f64(f) {
-                return Some(n);
-            }
+        if let Some(n) = Number::from_f64(f).filter(|_| f.is_finite() && same) {
+            return Some(n);
         }
     }
     Some(Number::from_string_unchecked(exact.to_json_text()))
@@ -207,8 +208,9 @@ pub fn canonicalize(value: &mut Value) -> bool {
             }
             None => false,
         },
-        Value::Array(items) => items.iter_mut().fold(true, |ok, v| canonicalize(v) && ok),
-        Value::Object(map) => map.values_mut().fold(true, |ok, v| canonicalize(v) && ok),
+        // Every element is visited, even after one fails.
+        Value::Array(items) => items.iter_mut().map(canonicalize).fold(true, |a, b| a & b),
+        Value::Object(map) => map.values_mut().map(canonicalize).fold(true, |a, b| a & b),
         Value::Null | Value::Bool(_) | Value::String(_) => true,
     }
 }
@@ -267,14 +269,8 @@ mod tests {
             canon("0.6666666666666666666666666667"),
             "0.6666666666666666666666666667"
         );
-        assert_eq!(
-            canon("1180591620717411303424"),
-            "1180591620717411303424"
-        );
-        assert_eq!(
-            canon("-1180591620717411303424"),
-            "-1180591620717411303424"
-        );
+        assert_eq!(canon("1180591620717411303424"), "1180591620717411303424");
+        assert_eq!(canon("-1180591620717411303424"), "-1180591620717411303424");
         assert_eq!(
             canon("0.1000000000000000000000000001"),
             "0.1000000000000000000000000001"
@@ -289,9 +285,15 @@ mod tests {
         );
         // As serde_json does: an integer literal stays an integer, other spellings whose decimal
         // value an f64's shortest form reproduces become that f64.
-        assert_eq!(canon("10000000000000000000000000000000000000000"), format!("1{}", "0".repeat(40)));
+        assert_eq!(
+            canon("10000000000000000000000000000000000000000"),
+            format!("1{}", "0".repeat(40))
+        );
         assert_eq!(canon("1E+40"), "1e+40");
-        assert_eq!(canon("1.0000000000000000000000000000000000001E+40"), "10000000000000000000000000000000000001000");
+        assert_eq!(
+            canon("1.0000000000000000000000000000000000001E+40"),
+            "10000000000000000000000000000000000001000"
+        );
         assert_eq!(canon("1E-130"), "1e-130");
         assert_eq!(
             canon("9.9999999999999999999999999999999999999E+125"),

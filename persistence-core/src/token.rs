@@ -35,8 +35,7 @@ pub fn unique_token() -> String {
 /// True when `s` has the shape of a [`unique_token`].
 pub fn is_unique_token(s: &str) -> bool {
     s.len() == 32
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
@@ -130,7 +129,8 @@ mod tests {
 
     #[test]
     fn tokens_are_unique_and_shaped() {
-        let tokens: std::collections::HashSet<String> = (0..10_000).map(|_| unique_token()).collect();
+        let tokens: std::collections::HashSet<String> =
+            (0..10_000).map(|_| unique_token()).collect();
         assert_eq!(tokens.len(), 10_000);
         assert!(tokens.iter().all(|t| is_unique_token(t)));
         assert!(!is_unique_token("7"));

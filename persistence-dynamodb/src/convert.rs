@@ -176,7 +176,10 @@ fn value_to_av(v: &Value) -> Result<(AttributeValue, usize), ConvertError> {
 fn check_number(text: &str) -> Result<usize, ConvertError> {
     // Plain integers (the common case) need no parsing beyond their length.
     let digits = text.strip_prefix('-').unwrap_or(text);
-    if !digits.is_empty() && digits.len() <= MAX_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !digits.is_empty()
+        && digits.len() <= MAX_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return Ok(digits.len().div_ceil(2) + 1);
     }
     let d = Decimal::parse(text)
@@ -287,10 +290,16 @@ mod tests {
             ("123456.789", "123456.789"),
             ("-3.5", "-3.5"),
             // What floats cannot hold keeps its exact decimal text.
-            ("0.6666666666666666666666666667", "0.6666666666666666666666666667"),
+            (
+                "0.6666666666666666666666666667",
+                "0.6666666666666666666666666667",
+            ),
             ("1180591620717411303424", "1180591620717411303424"),
             ("18446744073709551616", "18446744073709551616"),
-            ("0.1000000000000000000000000001", "0.1000000000000000000000000001"),
+            (
+                "0.1000000000000000000000000001",
+                "0.1000000000000000000000000001",
+            ),
             ("1E-130", "1e-130"),
         ] {
             assert_eq!(number_to_json(text).unwrap().as_str(), expected, "{text}");
@@ -307,7 +316,14 @@ mod tests {
 
     #[test]
     fn garbage_numbers_are_errors_not_panics() {
-        for text in ["NaN", "Infinity", "inf", "", "1.2.3", "10e9223372036854775807"] {
+        for text in [
+            "NaN",
+            "Infinity",
+            "inf",
+            "",
+            "1.2.3",
+            "10e9223372036854775807",
+        ] {
             assert!(number_to_json(text).is_err(), "{text}");
         }
     }
@@ -332,7 +348,9 @@ mod tests {
         let e = to_item_value(&m, "attributes").unwrap_err();
         assert_eq!(e.path, "attributes.a.b[1]");
         let forty = Value::Number(canonical_number(&format!("0.{}", "1".repeat(40))).unwrap());
-        let Value::Object(m) = json!({"x": forty}) else { panic!() };
+        let Value::Object(m) = json!({"x": forty}) else {
+            panic!()
+        };
         let e = to_item_value(&m, "attributes").unwrap_err();
         assert!(e.detail.contains("38"), "{e}");
         let Value::Object(m) = json!({"a": {"": 1}}) else {

@@ -6,13 +6,15 @@ use persistence_core::{Error, Result};
 
 use crate::{DynamoDbAdapter, DynamoDbAdapterBuilder, client_config};
 
-/// The table name variable Alexa-hosted skills get.
+/// The table name variable (the name Alexa-hosted skills get, kept for compatibility: a Rust
+/// skill is never Alexa-hosted, which runs only Node.js and Python).
 pub const TABLE_NAME_VAR: &str = "DYNAMODB_PERSISTENCE_TABLE_NAME";
 /// The region variable Alexa-hosted skills get (optional; else the standard AWS region).
 pub const REGION_VAR: &str = "DYNAMODB_PERSISTENCE_REGION";
 
 impl DynamoDbAdapter {
-    /// The adapter for an Alexa-hosted skill, or any deployment configured by environment:
+    /// The adapter for a deployment configured by environment (with the variable names of
+    /// Alexa-hosted skills, for compatibility and for skills moving off Alexa-hosted):
     /// the table from `DYNAMODB_PERSISTENCE_TABLE_NAME`, the region from
     /// `DYNAMODB_PERSISTENCE_REGION` (else `AWS_REGION` and the usual chain), credentials and
     /// endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`) from the standard AWS
@@ -34,9 +36,7 @@ impl DynamoDbAdapter {
             .ok()
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| Error::NotConfigured {
-                what: format!(
-                    "no DynamoDB table name: set {TABLE_NAME_VAR} (Alexa-hosted skills have it set)"
-                ),
+                what: format!("no DynamoDB table name: set {TABLE_NAME_VAR}"),
             })?;
         let (retry, timeout) = client_config();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())

@@ -20,7 +20,7 @@
 //! use persistence_dynamodb::DynamoDbAdapter;
 //!
 //! # async fn run() -> persistence_core::Result<()> {
-//! // Alexa-hosted skill: table and region come from the environment.
+//! // Table and region from the environment (the variable names Alexa-hosted skills use).
 //! let store = DynamoDbAdapter::from_env().await?;
 //!
 //! // Or with your own client:
@@ -310,10 +310,11 @@ impl DynamoDbAdapter {
         if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(Expected::Legacy(s.to_owned()));
         }
-        if let Some(digest) = s.strip_prefix(UNVERSIONED_PREFIX) {
-            if is_unique_token(digest) {
-                return Ok(Expected::Unversioned(digest.to_owned()));
-            }
+        if let Some(digest) = s
+            .strip_prefix(UNVERSIONED_PREFIX)
+            .filter(|d| is_unique_token(d))
+        {
+            return Ok(Expected::Unversioned(digest.to_owned()));
         }
         Err(Error::InvalidVersion {
             operation,
@@ -321,8 +322,7 @@ impl DynamoDbAdapter {
             key: RedactedKey::new(key),
             version: s.chars().take(40).collect(),
             reason: "versions of a DynamoDB table are write tokens (32 hex digits), whole \
-                     numbers (release 0.1), or `sdk-` and a digest"
-                .into(),
+                     numbers (release 0.1), or `sdk-` and a digest",
         })
     }
 
@@ -357,7 +357,11 @@ impl DynamoDbAdapter {
             return Ok(None);
         };
         if item.contains_key(&self.version_name) {
-            return Err(self.conflict(operation, key, "the item was saved again since it was read"));
+            return Err(self.conflict(
+                operation,
+                key,
+                "the item was saved again since it was read",
+            ));
         }
         let attributes = self.attributes_of(key, &item)?;
         if attributes.digest() != digest {
@@ -393,7 +397,12 @@ impl DynamoDbAdapter {
         }
     }
 
-    fn scan<'a, T, F>(&'a self, options: &ListOptions, projection: &'static str, map: F) -> Pages<'a, T>
+    fn scan<'a, T, F>(
+        &'a self,
+        options: &ListOptions,
+        projection: &'static str,
+        map: F,
+    ) -> Pages<'a, T>
     where
         T: Send + 'a,
         F: Fn(&Self, Item) -> Result<T> + Send + Sync + Copy + 'a,
@@ -464,7 +473,8 @@ impl DynamoDbAdapter {
             req = req.expression_attribute_values(":p", AttributeValue::S(prefix.clone()));
         }
         if !options.include_expired {
-            filters.push("(attribute_not_exists(#t) OR NOT attribute_type(#t, :ntype) OR #t > :now)");
+            filters
+                .push("(attribute_not_exists(#t) OR NOT attribute_type(#t, :ntype) OR #t > :now)");
             req = req
                 .expression_attribute_values(":ntype", AttributeValue::S("N".into()))
                 .expression_attribute_values(
@@ -565,7 +575,7 @@ impl PersistenceAdapter for DynamoDbAdapter {
                     resource: self.resource.clone(),
                     key: RedactedKey::new(key),
                     version: token.chars().take(40).collect(),
-                    reason: "a write token must have persistence_core::unique_token's shape".into(),
+                    reason: "a write token must have persistence_core::unique_token's shape",
                 });
             }
             let (value, attrs_size) = convert::to_item_value(attributes, &self.attributes_name)

@@ -4,8 +4,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use persistence_core::{Error, Result};
 
@@ -132,29 +131,31 @@ impl DynamoDbAdapter {
         let current = described.time_to_live_description();
         let status = current.and_then(|d| d.time_to_live_status());
         let attribute = current.and_then(|d| d.attribute_name());
-        match status {
-            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling) => {
-                if attribute == Some(self.expiry_name.as_str()) {
-                    return Ok(());
-                }
-                return Err(Error::Incompatible {
-                    resource: self.resource.clone(),
-                    detail: format!(
-                        "its Time to Live is on attribute '{}', but this adapter keeps expiry \
-                         in '{}' (set expiry_attribute_name to match)",
-                        attribute.unwrap_or("?"),
-                        self.expiry_name
-                    ),
-                });
+        if let Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling) = status {
+            if attribute == Some(self.expiry_name.as_str()) {
+                return Ok(());
             }
-            _ => {}
+            return Err(Error::Incompatible {
+                resource: self.resource.clone(),
+                detail: format!(
+                    "its Time to Live is on attribute '{}', but this adapter keeps expiry \
+                         in '{}' (set expiry_attribute_name to match)",
+                    attribute.unwrap_or("?"),
+                    self.expiry_name
+                ),
+            });
         }
         let spec = TimeToLiveSpecification::builder()
             .enabled(true)
             .attribute_name(&self.expiry_name)
             .build()
             .map_err(|e| {
-                Error::backend("update time to live", self.resource.clone(), "invalid request", e)
+                Error::backend(
+                    "update time to live",
+                    self.resource.clone(),
+                    "invalid request",
+                    e,
+                )
             })?;
         self.client
             .update_time_to_live()

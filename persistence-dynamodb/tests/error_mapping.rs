@@ -23,7 +23,12 @@ fn ddb_error(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response 
 }
 
 /// An error answer with a message of our choosing and extra JSON fields.
-fn ddb_error_with(status: u16, code: &str, message: &str, extra: &str) -> aws_smithy_runtime_api::http::Response {
+fn ddb_error_with(
+    status: u16,
+    code: &str,
+    message: &str,
+    extra: &str,
+) -> aws_smithy_runtime_api::http::Response {
     aws_smithy_runtime_api::http::Response::new(
         aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
         aws_smithy_types::body::SdkBody::from(format!(
@@ -167,9 +172,7 @@ async fn corrupt_items_are_typed_errors_naming_the_attribute() {
             "number text that is not a number",
             vec![(
                 "attributes",
-                AttributeValue::M(
-                    [("score".to_string(), AttributeValue::N("NaN".into()))].into(),
-                ),
+                AttributeValue::M([("score".to_string(), AttributeValue::N("NaN".into()))].into()),
             )],
             "attributes.score",
         ),
@@ -244,23 +247,41 @@ async fn numbers_no_float_holds_load_exactly() {
                 "attributes",
                 AttributeValue::M(
                     [
-                        ("third".to_string(), AttributeValue::N("0.6666666666666666666666666667".into())),
-                        ("big".to_string(), AttributeValue::N("1180591620717411303424".into())),
+                        (
+                            "third".to_string(),
+                            AttributeValue::N("0.6666666666666666666666666667".into()),
+                        ),
+                        (
+                            "big".to_string(),
+                            AttributeValue::N("1180591620717411303424".into()),
+                        ),
                     ]
                     .into(),
                 ),
             )
             .build()
     });
-    let got = adapter(mock_client!(aws_sdk_dynamodb, [&rule])).get(USER).await.unwrap().unwrap();
-    assert_eq!(got.attributes["third"].to_string(), "0.6666666666666666666666666667");
+    let got = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
+        .get(USER)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.attributes["third"].to_string(),
+        "0.6666666666666666666666666667"
+    );
     assert_eq!(got.attributes["big"].to_string(), "1180591620717411303424");
 }
 
 #[tokio::test]
 async fn dynamodb_refusing_a_large_item_is_too_large_with_its_source_and_no_invented_size() {
     let rule = mock!(Client::update_item).then_http_response(|| {
-        ddb_error_with(400, "ValidationException", "Item size to update has exceeded the maximum allowed size", "")
+        ddb_error_with(
+            400,
+            "ValidationException",
+            "Item size to update has exceeded the maximum allowed size",
+            "",
+        )
     });
     let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
         .save(USER, &Attributes::new(), SaveMode::Overwrite)
@@ -273,14 +294,23 @@ async fn dynamodb_refusing_a_large_item_is_too_large_with_its_source_and_no_inve
         }
         other => panic!("{other:?}"),
     }
-    assert!(chain_text(&e).contains("maximum allowed size"), "{}", chain_text(&e));
+    assert!(
+        chain_text(&e).contains("maximum allowed size"),
+        "{}",
+        chain_text(&e)
+    );
     assert_redacted(&e);
 }
 
 #[tokio::test]
 async fn other_validation_errors_are_not_too_large() {
     let rule = mock!(Client::update_item).then_http_response(|| {
-        ddb_error_with(400, "ValidationException", "One or more parameter values were invalid: the size of a key is wrong", "")
+        ddb_error_with(
+            400,
+            "ValidationException",
+            "One or more parameter values were invalid: the size of a key is wrong",
+            "",
+        )
     });
     let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
         .save(USER, &Attributes::new(), SaveMode::Overwrite)
@@ -310,7 +340,11 @@ async fn a_malformed_version_is_invalid_not_a_conflict_and_sends_nothing() {
     let store = adapter(mock_client!(aws_sdk_dynamodb, []));
     for v in ["", "v7", "sdk-xyz", "-1", "1.5", &"9".repeat(30)] {
         let e = store
-            .save(USER, &Attributes::new(), SaveMode::IfVersion(Version::new(v)))
+            .save(
+                USER,
+                &Attributes::new(),
+                SaveMode::IfVersion(Version::new(v)),
+            )
             .await
             .unwrap_err();
         assert!(matches!(e, Error::InvalidVersion { .. }), "{v}: {e:?}");
@@ -332,8 +366,12 @@ async fn a_failed_condition_that_finds_its_own_token_is_the_save_that_landed() {
         )
     });
     let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
-    let opts = SaveOptions::new(SaveMode::IfVersion(Version::new(unique_token()))).token(token.clone());
-    let v = store.save_with(USER, &Attributes::new(), &opts).await.unwrap();
+    let opts =
+        SaveOptions::new(SaveMode::IfVersion(Version::new(unique_token()))).token(token.clone());
+    let v = store
+        .save_with(USER, &Attributes::new(), &opts)
+        .await
+        .unwrap();
     assert_eq!(v.as_str(), token);
 
     // Another writer's token: a real conflict.
@@ -347,7 +385,10 @@ async fn a_failed_condition_that_finds_its_own_token_is_the_save_that_landed() {
         )
     });
     let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
-    let e = store.save_with(USER, &Attributes::new(), &opts).await.unwrap_err();
+    let e = store
+        .save_with(USER, &Attributes::new(), &opts)
+        .await
+        .unwrap_err();
     assert!(e.is_conflict(), "{e:?}");
 }
 
@@ -361,9 +402,14 @@ async fn saves_ask_for_nothing_back_and_write_a_token() {
                     Some(AttributeValue::S(t)) if persistence_core::is_unique_token(t)
                 )
         })
-        .then_output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build());
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
     let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
-    let v = store.save(USER, &Attributes::new(), SaveMode::Overwrite).await.unwrap();
+    let v = store
+        .save(USER, &Attributes::new(), SaveMode::Overwrite)
+        .await
+        .unwrap();
     assert!(persistence_core::is_unique_token(v.as_str()), "{v:?}");
     assert_eq!(rule.num_calls(), 1);
 }
@@ -378,7 +424,10 @@ async fn ids_in_service_messages_do_not_reach_the_source_chain() {
             "",
         )
     });
-    let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule])).get(USER).await.unwrap_err();
+    let e = adapter(mock_client!(aws_sdk_dynamodb, [&rule]))
+        .get(USER)
+        .await
+        .unwrap_err();
     let text = chain_text(&e);
     assert!(!text.contains(USER), "{text}");
     assert!(text.contains("not authorized"), "{text}");

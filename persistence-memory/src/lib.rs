@@ -44,8 +44,11 @@ struct Item {
 
 impl Item {
     fn stored(&self) -> Stored {
-        Stored::new(self.attributes.clone(), Version::new(self.version.to_string()))
-            .expiring(self.expires_at)
+        Stored::new(
+            self.attributes.clone(),
+            Version::new(self.version.to_string()),
+        )
+        .expiring(self.expires_at)
     }
 }
 
@@ -157,7 +160,8 @@ impl MemoryAdapter {
 
     /// The attributes stored under `key`, if any and not expired (for tests).
     pub fn attributes(&self, key: &str) -> Option<Attributes> {
-        self.live(self.lock().get(key)).map(|i| i.attributes.clone())
+        self.live(self.lock().get(key))
+            .map(|i| i.attributes.clone())
     }
 
     /// Stores `attributes` under `key` unconditionally, without expiry, bypassing key
@@ -221,13 +225,15 @@ impl MemoryAdapter {
     }
 
     fn parse_version(operation: &'static str, key: &str, v: &Version) -> Result<u64> {
-        v.as_str().parse::<u64>().map_err(|_| Error::InvalidVersion {
-            operation,
-            resource: RESOURCE.into(),
-            key: RedactedKey::new(key),
-            version: v.as_str().chars().take(40).collect(),
-            reason: "memory store versions are whole numbers".into(),
-        })
+        v.as_str()
+            .parse::<u64>()
+            .map_err(|_| Error::InvalidVersion {
+                operation,
+                resource: RESOURCE.into(),
+                key: RedactedKey::new(key),
+                version: v.as_str().chars().take(40).collect(),
+                reason: "memory store versions are whole numbers",
+            })
     }
 
     fn selected(&self, options: &ListOptions) -> Vec<(String, Item)> {
@@ -303,10 +309,10 @@ impl PersistenceAdapter for MemoryAdapter {
         };
         if let Some(reason) = refusal {
             // A save made again after its answer was lost: the stored write is this one.
-            if let (Some(token), Some(item)) = (&options.token, current) {
-                if *token == item.token {
-                    return Ok(Version::new(item.version.to_string()));
-                }
+            if let (Some(token), Some(item)) = (&options.token, current)
+                && *token == item.token
+            {
+                return Ok(Version::new(item.version.to_string()));
             }
             return Err(Self::conflict("save", key, reason));
         }

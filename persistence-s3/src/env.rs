@@ -14,7 +14,8 @@ pub const REGION_VAR: &str = "S3_PERSISTENCE_REGION";
 pub const PATH_PREFIX_VAR: &str = "S3_PERSISTENCE_PATH_PREFIX";
 
 impl S3Adapter {
-    /// The adapter for an Alexa-hosted skill, or any deployment configured by environment: the
+    /// The adapter for a deployment configured by environment (with the variable names of
+    /// Alexa-hosted skills, for compatibility and for skills moving off Alexa-hosted): the
     /// bucket from `S3_PERSISTENCE_BUCKET`, the region from `S3_PERSISTENCE_REGION` (else
     /// `AWS_REGION` and the usual chain), an optional prefix from `S3_PERSISTENCE_PATH_PREFIX`,
     /// credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`) from the standard
@@ -34,7 +35,7 @@ impl S3Adapter {
     pub async fn builder_from_env() -> Result<S3AdapterBuilder> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let bucket = var(BUCKET_VAR).ok_or_else(|| Error::NotConfigured {
-            what: format!("no S3 bucket: set {BUCKET_VAR} (Alexa-hosted skills have it set)"),
+            what: format!("no S3 bucket: set {BUCKET_VAR}"),
         })?;
         let (retry, timeout) = client_config();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())

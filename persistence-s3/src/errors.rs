@@ -43,7 +43,10 @@ pub(crate) fn is_not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool
 where
     E: ProvideErrorMetadata,
 {
-    err.code() == Some("NotImplemented") || err.raw_response().is_some_and(|r| r.status().as_u16() == 501)
+    err.code() == Some("NotImplemented")
+        || err
+            .raw_response()
+            .is_some_and(|r| r.status().as_u16() == 501)
 }
 
 /// Maps an S3 error; `expectation` (for conditional writes) says what a failed precondition
@@ -127,9 +130,7 @@ where
             format!("S3 answered HTTP {s}"),
             err,
         )),
-        (None, None) => {
-            Mapped::Error(Error::backend(operation, resource, what, err))
-        }
+        (None, None) => Mapped::Error(Error::backend(operation, resource, what, err)),
     }
 }
 

@@ -22,7 +22,7 @@
 //! use persistence_s3::S3Adapter;
 //!
 //! # async fn run() -> persistence_core::Result<()> {
-//! // Alexa-hosted skill: the bucket comes from the environment.
+//! // The bucket from the environment (the variable names Alexa-hosted skills use).
 //! let store = S3Adapter::from_env().await?;
 //!
 //! // Or with your own client:
@@ -53,8 +53,8 @@ use futures::StreamExt;
 use persistence_core::clock::{epoch_seconds, from_epoch_seconds};
 use persistence_core::{
     Attributes, Clock, Entry, Error, ListOptions, Pages, PersistenceAdapter, RedactedKey, Result,
-    SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait, is_expired,
-    is_unique_token, validate_key,
+    SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait, is_expired, is_unique_token,
+    validate_key,
 };
 
 /// S3's limit on an object key, in bytes (prefix included).
@@ -222,13 +222,19 @@ impl S3Adapter {
         }
     }
 
-    fn invalid_version(&self, operation: &'static str, key: &str, v: &str, reason: &str) -> Error {
+    fn invalid_version(
+        &self,
+        operation: &'static str,
+        key: &str,
+        v: &str,
+        reason: &'static str,
+    ) -> Error {
         Error::InvalidVersion {
             operation,
             resource: self.resource.clone(),
             key: RedactedKey::new(key),
             version: v.chars().take(40).collect(),
-            reason: reason.into(),
+            reason,
         }
     }
 
@@ -242,7 +248,12 @@ impl S3Adapter {
         if ok {
             Ok(s.to_owned())
         } else {
-            Err(self.invalid_version(operation, key, s, "versions of an S3 store are quoted ETags"))
+            Err(self.invalid_version(
+                operation,
+                key,
+                s,
+                "versions of an S3 store are quoted ETags",
+            ))
         }
     }
 
@@ -277,7 +288,9 @@ impl S3Adapter {
         Ok(body)
     }
 
-    fn expiry_from(metadata: Option<&std::collections::HashMap<String, String>>) -> Option<SystemTime> {
+    fn expiry_from(
+        metadata: Option<&std::collections::HashMap<String, String>>,
+    ) -> Option<SystemTime> {
         metadata?
             .get(EXPIRES_AT_METADATA)?
             .parse::<u64>()
@@ -286,7 +299,12 @@ impl S3Adapter {
     }
 
     /// HEAD of the object: `None` when it does not exist.
-    async fn head(&self, operation: &'static str, key: &str, object_key: &str) -> Result<Option<Head>> {
+    async fn head(
+        &self,
+        operation: &'static str,
+        key: &str,
+        object_key: &str,
+    ) -> Result<Option<Head>> {
         match self
             .client
             .head_object()
@@ -354,7 +372,13 @@ impl S3Adapter {
         token: &str,
         expires: Option<SystemTime>,
         condition: &Condition,
-    ) -> std::result::Result<Version, SdkError<aws_sdk_s3::operation::put_object::PutObjectError, aws_smithy_runtime_api::client::orchestrator::HttpResponse>> {
+    ) -> std::result::Result<
+        Version,
+        SdkError<
+            aws_sdk_s3::operation::put_object::PutObjectError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    > {
         let mut req = self
             .client
             .put_object()
@@ -552,7 +576,14 @@ impl PersistenceAdapter for S3Adapter {
                         };
                     }
                     Err(e) => {
-                        return match errors::map("delete", &self.resource, key, &object_key, e, None) {
+                        return match errors::map(
+                            "delete",
+                            &self.resource,
+                            key,
+                            &object_key,
+                            e,
+                            None,
+                        ) {
                             errors::Mapped::Missing => Ok(()),
                             errors::Mapped::Error(e) => Err(e),
                         };
@@ -581,7 +612,9 @@ impl PersistenceAdapter for S3Adapter {
             (None, Some(k)) => k.clone(),
             (None, None) => String::new(),
         };
-        let max_keys = options.page_size.map(|n| i32::try_from(n.min(1000)).unwrap_or(1000));
+        let max_keys = options
+            .page_size
+            .map(|n| i32::try_from(n.min(1000)).unwrap_or(1000));
         futures::stream::try_unfold(Some(None::<String>), move |state| {
             let list_prefix = list_prefix.clone();
             async move {
@@ -597,13 +630,15 @@ impl PersistenceAdapter for S3Adapter {
                     .set_continuation_token(token)
                     .send()
                     .await
-                    .map_err(|e| match errors::map("list", &self.resource, "", "", e, None) {
-                        errors::Mapped::Error(e) => e,
-                        errors::Mapped::Missing => Error::NotFound {
-                            operation: "list",
-                            resource: self.resource.clone(),
+                    .map_err(
+                        |e| match errors::map("list", &self.resource, "", "", e, None) {
+                            errors::Mapped::Error(e) => e,
+                            errors::Mapped::Missing => Error::NotFound {
+                                operation: "list",
+                                resource: self.resource.clone(),
+                            },
                         },
-                    })?;
+                    )?;
                 let keys: Vec<String> = out
                     .contents()
                     .iter()
@@ -637,10 +672,10 @@ impl PersistenceAdapter for S3Adapter {
                 let mut out = Vec::new();
                 let now = self.clock.now();
                 while let Some((key, got)) = reads.next().await {
-                    if let Some(stored) = got? {
-                        if include_expired || !is_expired(stored.expires_at, now) {
-                            out.push(Entry { key, stored });
-                        }
+                    if let Some(stored) = got?
+                        && (include_expired || !is_expired(stored.expires_at, now))
+                    {
+                        out.push(Entry { key, stored });
                     }
                 }
                 Ok(out)
@@ -766,7 +801,10 @@ mod tests {
         let t2 = persistence_core::unique_token();
         let b1 = S3Adapter::body(&attrs, &t1).unwrap();
         let b2 = S3Adapter::body(&attrs, &t2).unwrap();
-        assert_ne!(b1, b2, "two writes of the same attributes have different bodies");
+        assert_ne!(
+            b1, b2,
+            "two writes of the same attributes have different bodies"
+        );
         assert!(b1.starts_with(br#"{"drink":"latte"}"#));
         let v: serde_json::Value = serde_json::from_slice(&b1).unwrap();
         assert_eq!(v, serde_json::json!({"drink": "latte"}));

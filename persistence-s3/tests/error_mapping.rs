@@ -90,14 +90,18 @@ async fn precondition_failures_are_conflicts() {
         let rule = mock!(Client::put_object).then_http_response(move || s3_error(status, code));
         // What is stored now was written by someone else.
         let other = mock!(Client::head_object).then_output(|| head("\"ff\"", unique_token()));
-        let e = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule, &other]))
-            .save(
-                USER,
-                &Attributes::new(),
-                SaveMode::IfVersion(Version::new("\"abc\"")),
-            )
-            .await
-            .unwrap_err();
+        let e = adapter(mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            [&rule, &other]
+        ))
+        .save(
+            USER,
+            &Attributes::new(),
+            SaveMode::IfVersion(Version::new("\"abc\"")),
+        )
+        .await
+        .unwrap_err();
         assert!(e.is_conflict(), "{status} {code}: {e:?}");
         assert_redacted(&e);
     }
@@ -206,7 +210,10 @@ async fn a_failed_precondition_that_finds_its_own_token_is_the_save_that_landed(
     let ours = mock!(Client::head_object).then_output(move || head("\"e9\"", mine.clone()));
     let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &ours]));
     let opts = SaveOptions::new(SaveMode::IfVersion(Version::new("\"e1\""))).token(token);
-    let v = store.save_with(USER, &Attributes::new(), &opts).await.unwrap();
+    let v = store
+        .save_with(USER, &Attributes::new(), &opts)
+        .await
+        .unwrap();
     assert_eq!(v, Version::new("\"e9\""));
     assert_eq!(ours.num_calls(), 1);
 }
@@ -216,7 +223,11 @@ async fn a_malformed_version_is_invalid_and_sends_nothing() {
     let store = adapter(mock_client!(aws_sdk_s3, []));
     for v in ["", "e1", "\"\"", "\"not hex\"", "7"] {
         let e = store
-            .save(USER, &Attributes::new(), SaveMode::IfVersion(Version::new(v)))
+            .save(
+                USER,
+                &Attributes::new(),
+                SaveMode::IfVersion(Version::new(v)),
+            )
             .await
             .unwrap_err();
         assert!(matches!(e, Error::InvalidVersion { .. }), "{v}: {e:?}");
@@ -231,16 +242,28 @@ async fn conditional_deletes_send_if_match_and_a_newer_object_is_a_conflict() {
         .match_requests(|r| r.if_match() == Some("\"e1\""))
         .then_http_response(|| s3_error(412, "PreconditionFailed"));
     let newer = mock!(Client::head_object).then_output(|| head("\"e2\"", unique_token()));
-    let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&delete, &newer]));
-    let e = store.delete_if(USER, &Version::new("\"e1\"")).await.unwrap_err();
+    let store = adapter(mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&delete, &newer]
+    ));
+    let e = store
+        .delete_if(USER, &Version::new("\"e1\""))
+        .await
+        .unwrap_err();
     assert!(e.is_conflict(), "{e:?}");
     assert_eq!(delete.num_calls(), 1);
 
     let ok = mock!(Client::delete_object)
         .match_requests(|r| r.if_match() == Some("\"e1\""))
-        .then_output(|| aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build());
+        .then_output(|| {
+            aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build()
+        });
     let store = adapter(mock_client!(aws_sdk_s3, [&ok]));
-    store.delete_if(USER, &Version::new("\"e1\"")).await.unwrap();
+    store
+        .delete_if(USER, &Version::new("\"e1\""))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -251,12 +274,24 @@ async fn without_conditional_deletes_the_adapter_checks_then_deletes() {
         .then_http_response(|| s3_error(501, "NotImplemented"));
     let plain = mock!(Client::delete_object)
         .match_requests(|r| r.if_match().is_none())
-        .then_output(|| aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build());
+        .then_output(|| {
+            aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build()
+        });
     let current = mock!(Client::head_object).then_output(|| head("\"e1\"", unique_token()));
-    let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&unsupported, &plain, &current]));
-    store.delete_if(USER, &Version::new("\"e1\"")).await.unwrap();
+    let store = adapter(mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&unsupported, &plain, &current]
+    ));
+    store
+        .delete_if(USER, &Version::new("\"e1\""))
+        .await
+        .unwrap();
     assert_eq!(plain.num_calls(), 1);
-    let e = store.delete_if(USER, &Version::new("\"e0\"")).await.unwrap_err();
+    let e = store
+        .delete_if(USER, &Version::new("\"e0\""))
+        .await
+        .unwrap_err();
     assert!(e.is_conflict(), "{e:?}");
     assert_eq!(plain.num_calls(), 1, "a stale version deletes nothing");
     assert_eq!(unsupported.num_calls(), 1, "the endpoint is asked once");
@@ -271,7 +306,10 @@ async fn the_object_arn_in_access_denied_does_not_reach_the_source_chain() {
             &format!("User: arn:aws:sts::123:assumed-role/skill is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::skill-bucket/skills/{USER}\""),
         )
     });
-    let e = adapter(mock_client!(aws_sdk_s3, [&rule])).get(USER).await.unwrap_err();
+    let e = adapter(mock_client!(aws_sdk_s3, [&rule]))
+        .get(USER)
+        .await
+        .unwrap_err();
     let text = chain_text(&e);
     assert!(!text.contains(USER), "{text}");
     assert!(text.contains("not authorized"), "{text}");

@@ -3,8 +3,10 @@
 //!
 //! The endpoint comes from `AWS_ENDPOINT_URL` (set by `scripts/test.sh`, which runs LocalStack on
 //! loopback without Docker). When it is unset, LocalStack is started through `testcontainers`
-//! (image tag pinned). When neither works, tests fail under CI (`CI` set) and are skipped with a
-//! loud message elsewhere.
+//! (image tag pinned), once per test binary, and removed again when the test process exits
+//! (normally or by a panic; a container left by a process that was killed is removed by the next
+//! run). When neither works, tests fail under CI (`CI` set) and are skipped with a loud message
+//! elsewhere.
 #![allow(clippy::panic)]
 
 use std::sync::Arc;
@@ -75,18 +77,22 @@ async fn start_container() -> Result<Emulator, String> {
     use testcontainers_modules::testcontainers::ImageExt;
     use testcontainers_modules::testcontainers::runners::AsyncRunner;
 
+    remove_orphaned_containers().await;
     let container = LocalStack::default()
         .with_tag(LOCALSTACK_IMAGE_TAG)
         .with_env_var("SERVICES", "s3,dynamodb")
+        .with_label(OWNER_LABEL, std::process::id().to_string())
         .start()
         .await
         .map_err(|e| e.to_string())?;
+    // Removed at process exit by `remove_started_containers` (statics are never dropped, so
+    // testcontainers' own removal on drop would never run; and dropping it here would stop it).
+    started_containers().push(container.id().to_owned());
     let host = container.get_host().await.map_err(|e| e.to_string())?;
     let port = container
         .get_host_port_ipv4(4566)
         .await
         .map_err(|e| e.to_string())?;
-    // The container lives as long as the test process; testcontainers' reaper removes it.
     std::mem::forget(container);
     let endpoint = format!("http://{host}:{port}");
     eprintln!(
@@ -96,6 +102,97 @@ async fn start_container() -> Result<Emulator, String> {
         endpoint,
         description: format!("LocalStack container {LOCALSTACK_IMAGE_TAG}"),
     })
+}
+
+/// The label that names the process that started a test container.
+const OWNER_LABEL: &str = "alexa-persistence.tests.owner-pid";
+
+fn started_containers() -> std::sync::MutexGuard<'static, Vec<String>> {
+    static STARTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    STARTED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes (force, with volumes) the given containers through the Docker API testcontainers uses
+/// (`DOCKER_HOST` or the default socket).
+async fn remove_containers(ids: &[String]) {
+    use testcontainers_modules::testcontainers::bollard::Docker;
+    use testcontainers_modules::testcontainers::bollard::query_parameters::RemoveContainerOptions;
+    let docker = match Docker::connect_with_defaults() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("integration tests: cannot reach Docker to remove containers {ids:?}: {e}");
+            return;
+        }
+    };
+    for id in ids {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match docker.remove_container(id, Some(options)).await {
+            Ok(()) => eprintln!("integration tests: removed LocalStack container {id:.12}"),
+            Err(e) => eprintln!("integration tests: removing container {id:.12} failed: {e}"),
+        }
+    }
+}
+
+/// Removes containers an earlier test process started and could not remove (it was killed).
+async fn remove_orphaned_containers() {
+    use testcontainers_modules::testcontainers::bollard::Docker;
+    use testcontainers_modules::testcontainers::bollard::query_parameters::ListContainersOptions;
+    let Ok(docker) = Docker::connect_with_defaults() else {
+        return;
+    };
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(std::collections::HashMap::from([(
+            "label".to_string(),
+            vec![OWNER_LABEL.to_string()],
+        )])),
+        ..Default::default()
+    };
+    let Ok(containers) = docker.list_containers(Some(options)).await else {
+        return;
+    };
+    let orphans: Vec<String> = containers
+        .into_iter()
+        .filter(|c| {
+            let pid = c.labels.as_ref().and_then(|l| l.get(OWNER_LABEL));
+            pid.is_some_and(|p| !std::path::Path::new("/proc").join(p).exists())
+        })
+        .filter_map(|c| c.id)
+        .collect();
+    if !orphans.is_empty() {
+        remove_containers(&orphans).await;
+    }
+}
+
+/// At process exit: removes the containers this test process started, before the process is
+/// gone, so that nothing is left running after `cargo test`. A fresh runtime, since the tests'
+/// runtimes are gone by then.
+#[dtor::dtor(unsafe)]
+#[allow(unsafe_code)]
+fn remove_started_containers() {
+    let ids = std::mem::take(&mut *started_containers());
+    if ids.is_empty() {
+        return;
+    }
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(async {
+            let removal = remove_containers(&ids);
+            if tokio::time::timeout(std::time::Duration::from_secs(30), removal)
+                .await
+                .is_err()
+            {
+                eprintln!("integration tests: removing containers {ids:?} timed out");
+            }
+        }),
+        Err(e) => eprintln!("integration tests: cannot remove containers {ids:?}: {e}"),
+    }
 }
 
 /// SDK config for the emulator: its endpoint, dummy credentials, `us-east-1`, the recommended
@@ -198,8 +295,8 @@ pub async fn dynamodb_adapter(case: &str) -> Option<DynamoDbAdapter> {
 /// expiry.
 pub async fn dynamodb_adapter_with(case: &str, setup: &Setup) -> Option<DynamoDbAdapter> {
     let client = dynamodb_client().await?;
-    let mut builder = DynamoDbAdapter::builder(client, unique_name(case))
-        .clock(Arc::new(setup.clock.clone()));
+    let mut builder =
+        DynamoDbAdapter::builder(client, unique_name(case)).clock(Arc::new(setup.clock.clone()));
     if let Some(d) = setup.default_expiry {
         builder = builder.default_expiry(d);
     }

@@ -349,7 +349,11 @@ async fn lost_answers_count_once(
                 Some(&expected),
                 "{name} {fault:?}: update() must report the write that landed"
             );
-            assert_eq!(stored, json!(expected), "{name} {fault:?}: counted twice or not at all");
+            assert_eq!(
+                stored,
+                json!(expected),
+                "{name} {fault:?}: counted twice or not at all"
+            );
             assert_eq!(
                 runs.load(Ordering::SeqCst),
                 1,

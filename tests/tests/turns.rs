@@ -34,13 +34,24 @@ async fn stored(store: &Arc<dyn PersistenceAdapter>, user: &str) -> Option<Attri
 async fn different_attributes_both_keep_their_change(store: Arc<dyn PersistenceAdapter>) {
     let user = conformance::unique_key("two-devices");
     store
-        .save(&user, &attrs(json!({"streak": 3, "usual": "tea"})), SaveMode::Overwrite)
+        .save(
+            &user,
+            &attrs(json!({"streak": 3, "usual": "tea"})),
+            SaveMode::Overwrite,
+        )
         .await
         .unwrap();
     let mut kitchen = turn(&store, &user);
     let mut car = turn(&store, &user);
-    kitchen.attributes_manager.persistent_attributes().await.unwrap();
-    car.attributes_manager.persistent_attributes().await.unwrap();
+    kitchen
+        .attributes_manager
+        .persistent_attributes()
+        .await
+        .unwrap();
+    car.attributes_manager
+        .persistent_attributes()
+        .await
+        .unwrap();
 
     // The car saves the usual order first...
     car.attributes_manager
@@ -49,7 +60,12 @@ async fn different_attributes_both_keep_their_change(store: Arc<dyn PersistenceA
         .unwrap()
         .set("usual", "latte")
         .unwrap();
-    assert!(car.attributes_manager.save_persistent_attributes().await.unwrap());
+    assert!(
+        car.attributes_manager
+            .save_persistent_attributes()
+            .await
+            .unwrap()
+    );
     // ...then the kitchen, which read before that, saves the streak: merged, not refused.
     kitchen
         .attributes_manager
@@ -65,11 +81,20 @@ async fn different_attributes_both_keep_their_change(store: Arc<dyn PersistenceA
         .unwrap_or_else(|e| panic!("[{}] disjoint changes did not merge: {e}", store.describe()));
     assert!(wrote);
     let want = attrs(json!({"streak": 4, "usual": "latte"}));
-    assert_eq!(stored(&store, &user).await, Some(want.clone()), "[{}]", store.describe());
+    assert_eq!(
+        stored(&store, &user).await,
+        Some(want.clone()),
+        "[{}]",
+        store.describe()
+    );
     // The kitchen's turn now sees the merged attributes, and a further save is conditional on
     // the merged version.
     assert_eq!(
-        kitchen.attributes_manager.persistent_attributes().await.unwrap(),
+        kitchen
+            .attributes_manager
+            .persistent_attributes()
+            .await
+            .unwrap(),
         &want
     );
     kitchen
@@ -79,7 +104,13 @@ async fn different_attributes_both_keep_their_change(store: Arc<dyn PersistenceA
         .unwrap()
         .set("visits", &1)
         .unwrap();
-    assert!(kitchen.attributes_manager.save_persistent_attributes().await.unwrap());
+    assert!(
+        kitchen
+            .attributes_manager
+            .save_persistent_attributes()
+            .await
+            .unwrap()
+    );
     assert_eq!(
         stored(&store, &user).await.unwrap()["visits"],
         json!(1),
@@ -100,14 +131,20 @@ async fn both_create_at_once_and_both_keep_their_change(store: Arc<dyn Persisten
         .unwrap()
         .set("language", "de")
         .unwrap();
-    b.attributes_manager.save_persistent_attributes().await.unwrap();
+    b.attributes_manager
+        .save_persistent_attributes()
+        .await
+        .unwrap();
     a.attributes_manager
         .persistent_attributes_mut()
         .await
         .unwrap()
         .set("visits", &1)
         .unwrap();
-    a.attributes_manager.save_persistent_attributes().await.unwrap();
+    a.attributes_manager
+        .save_persistent_attributes()
+        .await
+        .unwrap();
     assert_eq!(
         stored(&store, &user).await,
         Some(attrs(json!({"language": "de", "visits": 1}))),
@@ -132,7 +169,10 @@ async fn the_same_attribute_is_a_conflict_the_turn_can_finish(store: Arc<dyn Per
         .unwrap()
         .set("credits", &15)
         .unwrap();
-    b.attributes_manager.save_persistent_attributes().await.unwrap();
+    b.attributes_manager
+        .save_persistent_attributes()
+        .await
+        .unwrap();
     a.attributes_manager
         .persistent_attributes_mut()
         .await
@@ -144,14 +184,34 @@ async fn the_same_attribute_is_a_conflict_the_turn_can_finish(store: Arc<dyn Per
         .save_persistent_attributes()
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Conflict { .. }), "[{}] {e:?}", store.describe());
-    assert!(e.to_string().contains("credits"), "names the attribute: {e}");
-    assert_eq!(stored(&store, &user).await.unwrap()["credits"], 15, "nothing overwritten");
+    assert!(
+        matches!(e, Error::Conflict { .. }),
+        "[{}] {e:?}",
+        store.describe()
+    );
+    assert!(
+        e.to_string().contains("credits"),
+        "names the attribute: {e}"
+    );
+    assert_eq!(
+        stored(&store, &user).await.unwrap()["credits"],
+        15,
+        "nothing overwritten"
+    );
     // Saving again without looking is still refused (the loaded copy stayed stale).
-    assert!(a.attributes_manager.save_persistent_attributes().await.is_err());
+    assert!(
+        a.attributes_manager
+            .save_persistent_attributes()
+            .await
+            .is_err()
+    );
 
     // The turn finishes: reload shows the other device's value...
-    let fresh = a.attributes_manager.reload_persistent_attributes().await.unwrap();
+    let fresh = a
+        .attributes_manager
+        .reload_persistent_attributes()
+        .await
+        .unwrap();
     assert_eq!(fresh["credits"], 15);
     assert!(!a.attributes_manager.persistent_attributes_changed());
     // ...and an update applies the change to fresh data, whoever writes meanwhile.
@@ -165,22 +225,46 @@ async fn the_same_attribute_is_a_conflict_the_turn_can_finish(store: Arc<dyn Per
         .await
         .unwrap();
     assert_eq!(now, 16);
-    assert_eq!(stored(&store, &user).await.unwrap()["credits"], 16, "[{}]", store.describe());
-    assert_eq!(a.attributes_manager.persistent_attributes().await.unwrap()["credits"], 16);
+    assert_eq!(
+        stored(&store, &user).await.unwrap()["credits"],
+        16,
+        "[{}]",
+        store.describe()
+    );
+    assert_eq!(
+        a.attributes_manager.persistent_attributes().await.unwrap()["credits"],
+        16
+    );
 }
 
 async fn a_delete_is_never_undone_by_a_stale_turn(store: Arc<dyn PersistenceAdapter>) {
     let user = conformance::unique_key("start-over");
     store
-        .save(&user, &attrs(json!({"level": 9, "coins": 300})), SaveMode::Overwrite)
+        .save(
+            &user,
+            &attrs(json!({"level": 9, "coins": 300})),
+            SaveMode::Overwrite,
+        )
         .await
         .unwrap();
     let mut stale = turn(&store, &user);
-    stale.attributes_manager.persistent_attributes().await.unwrap();
+    stale
+        .attributes_manager
+        .persistent_attributes()
+        .await
+        .unwrap();
     // "Start over" on another device.
     let mut other = turn(&store, &user);
-    other.attributes_manager.persistent_attributes().await.unwrap();
-    other.attributes_manager.delete_persistent_attributes().await.unwrap();
+    other
+        .attributes_manager
+        .persistent_attributes()
+        .await
+        .unwrap();
+    other
+        .attributes_manager
+        .delete_persistent_attributes()
+        .await
+        .unwrap();
     assert_eq!(stored(&store, &user).await, None);
     // The stale turn changes an attribute the other never touched: still refused.
     stale
@@ -195,8 +279,17 @@ async fn a_delete_is_never_undone_by_a_stale_turn(store: Arc<dyn PersistenceAdap
         .save_persistent_attributes()
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Conflict { .. }), "[{}] {e:?}", store.describe());
-    assert_eq!(stored(&store, &user).await, None, "[{}] data came back", store.describe());
+    assert!(
+        matches!(e, Error::Conflict { .. }),
+        "[{}] {e:?}",
+        store.describe()
+    );
+    assert_eq!(
+        stored(&store, &user).await,
+        None,
+        "[{}] data came back",
+        store.describe()
+    );
 }
 
 async fn a_delete_after_another_save_is_refused(store: Arc<dyn PersistenceAdapter>) {
@@ -216,11 +309,18 @@ async fn a_delete_after_another_save_is_refused(store: Arc<dyn PersistenceAdapte
         .delete_persistent_attributes()
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Conflict { .. }), "[{}] {e:?}", store.describe());
+    assert!(
+        matches!(e, Error::Conflict { .. }),
+        "[{}] {e:?}",
+        store.describe()
+    );
     assert_eq!(stored(&store, &user).await, Some(attrs(json!({"n": 2}))));
     // Not loaded: the delete is what the user asked for, whatever is stored.
     let mut b = turn(&store, &user);
-    b.attributes_manager.delete_persistent_attributes().await.unwrap();
+    b.attributes_manager
+        .delete_persistent_attributes()
+        .await
+        .unwrap();
     assert_eq!(stored(&store, &user).await, None);
 }
 
@@ -266,7 +366,10 @@ macro_rules! turn_tests {
     };
 }
 
-turn_tests!(memory, Some(Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>));
+turn_tests!(
+    memory,
+    Some(Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>)
+);
 turn_tests!(
     dynamodb,
     dynamodb_adapter("turns")
