@@ -67,14 +67,20 @@ pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// A LaunchRequest envelope with `request.timestamp` = `timestamp` (RFC 3339, whole seconds
-/// as Alexa sends it).
-pub fn request_body(timestamp: OffsetDateTime) -> String {
-    let ts = timestamp
+/// `timestamp` as Alexa writes `request.timestamp`: RFC 3339 in UTC, whole seconds.
+pub fn timestamp_text(timestamp: OffsetDateTime) -> String {
+    timestamp
+        .to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
         .unwrap()
         .format(&Rfc3339)
-        .unwrap();
+        .unwrap()
+}
+
+/// A LaunchRequest envelope with `request.timestamp` = `timestamp` (RFC 3339, whole seconds
+/// as Alexa sends it).
+pub fn request_body(timestamp: OffsetDateTime) -> String {
+    let ts = timestamp_text(timestamp);
     format!(
         r#"{{"version":"1.0","session":{{"new":true,"sessionId":"amzn1.echo-api.session.test","application":{{"applicationId":"amzn1.ask.skill.test"}},"user":{{"userId":"amzn1.ask.account.TESTUSER"}}}},"context":{{"System":{{"application":{{"applicationId":"amzn1.ask.skill.test"}},"user":{{"userId":"amzn1.ask.account.TESTUSER"}},"device":{{"deviceId":"amzn1.ask.device.TESTDEVICE"}},"apiEndpoint":"https://api.amazonalexa.com"}}}},"request":{{"type":"LaunchRequest","requestId":"amzn1.echo-api.request.test","timestamp":"{ts}","locale":"en-US"}}}}"#
     )
