@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use alexa_verifier::{CertUrlError, RequestVerifier, RequestVerifierBuilder, VerifyError};
 use alexa_verifier_testkit::{
-    CHAIN_HOST, CHAIN_URL, ChainServer, ECHO_API, Serve, SigningCertSpec, TestCa, headers, now,
-    other_key, request_body, sign, signing_key,
+    CHAIN_HOST, CHAIN_URL, ChainServer, ContentLength, ECHO_API, Serve, SigningCertSpec, TestCa,
+    headers, now, other_key, request_body, sign, signing_key,
 };
 
 /// A trusted test CA, a loopback server answering as `serve` says, and a verifier trusting
@@ -319,8 +319,14 @@ async fn a_padded_chain_under_the_cap_passes() {
 }
 
 #[tokio::test]
-async fn a_chain_declared_larger_than_the_cap_is_refused() {
-    let s = Setup::serving(|ca| Serve::ok(padded_chain(ca, 70_000))).await;
+async fn a_chain_declared_larger_than_the_cap_is_refused_before_reading_it() {
+    // The server announces 70 000 bytes but sends only a good chain: refused on the header
+    // alone (reading on would hit the end of the connection instead).
+    let s = Setup::serving(|ca| Serve {
+        content_length: ContentLength::Declared(70_000),
+        ..Serve::ok(ca.signing_chain(&SigningCertSpec::default()))
+    })
+    .await;
     let err = s.verify_signed(CHAIN_URL).await.unwrap_err();
     assert!(
         matches!(err, VerifyError::ChainTooLarge { limit: 65_536 }),
@@ -331,7 +337,7 @@ async fn a_chain_declared_larger_than_the_cap_is_refused() {
 #[tokio::test]
 async fn a_chain_streamed_past_the_cap_without_a_length_is_refused() {
     let s = Setup::serving(|ca| Serve {
-        content_length: false,
+        content_length: ContentLength::Omitted,
         ..Serve::ok(padded_chain(ca, 70_000))
     })
     .await;

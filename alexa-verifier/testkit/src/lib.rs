@@ -209,8 +209,19 @@ pub struct Serve {
     pub body: Vec<u8>,
     /// How long to wait before answering.
     pub delay: Duration,
-    /// Whether to send `Content-Length` (without it the body ends when the connection closes).
-    pub content_length: bool,
+    /// The `Content-Length` header to send.
+    pub content_length: ContentLength,
+}
+
+/// The `Content-Length` the chain server sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentLength {
+    /// The body's length.
+    Actual,
+    /// None: the body ends when the connection closes.
+    Omitted,
+    /// This length, whatever the body's (the connection closes after the body).
+    Declared(usize),
 }
 
 impl Serve {
@@ -220,7 +231,7 @@ impl Serve {
             status: 200,
             body: body.into(),
             delay: Duration::ZERO,
-            content_length: true,
+            content_length: ContentLength::Actual,
         }
     }
 }
@@ -303,8 +314,13 @@ async fn answer(
         "HTTP/1.1 {} Test\r\nContent-Type: application/x-pem-file\r\nConnection: close\r\n",
         serve.status
     );
-    if serve.content_length {
-        response.push_str(&format!("Content-Length: {}\r\n", serve.body.len()));
+    let length = match serve.content_length {
+        ContentLength::Actual => Some(serve.body.len()),
+        ContentLength::Omitted => None,
+        ContentLength::Declared(n) => Some(n),
+    };
+    if let Some(n) = length {
+        response.push_str(&format!("Content-Length: {n}\r\n"));
     }
     response.push_str("\r\n");
     tls.write_all(response.as_bytes()).await?;
