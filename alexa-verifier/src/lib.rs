@@ -66,8 +66,8 @@
 //! ## Tests
 //!
 //! The `test-util` feature (never for production builds) adds
-//! [`RequestVerifierBuilder::insecure_trust_roots_for_tests`] and
-//! [`RequestVerifierBuilder::insecure_connect_to_loopback_for_tests`], so that a test can sign
+//! `RequestVerifierBuilder::insecure_trust_roots_for_tests` and
+//! `RequestVerifierBuilder::insecure_connect_to_loopback_for_tests`, so that a test can sign
 //! requests with its own CA and serve the chain from a loopback HTTPS server while the URL rules
 //! stay as they are.
 
