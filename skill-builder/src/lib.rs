@@ -48,8 +48,8 @@
 //! - [`storage`]: the persistence backend chosen from the environment.
 //! - [`testkit`]: scripted conversations for tests.
 //! - `lambda` (feature `lambda`): run a skill as an AWS Lambda function.
-//! - `http` (feature `http`): a local HTTP endpoint, for development (no Alexa signature
-//!   verification).
+//! - `http` (feature `http`): an HTTP endpoint that verifies Alexa's request signatures and
+//!   timestamps (with an explicit opt-out for local development).
 //!
 //! ## Features
 //! - `memory` (default), `dynamodb`, `s3`: the persistence backends [`storage`] can build.

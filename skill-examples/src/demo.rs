@@ -350,13 +350,14 @@ enum Mode {
 
 fn usage(name: &str) -> String {
     format!(
-        "usage: {name} [--interactive] [--user USER_ID] [--http [ADDR]] [--lambda]\n\
+        "usage: {name} [--interactive] [--user USER_ID] [--http [ADDR] [--no-verify]] [--lambda]\n\
          \n\
          Without options, plays a scripted demo conversation and exits.\n\
          --interactive   talk to the skill: type what you would say to Alexa\n\
          --user ID       the Alexa user ID to talk as (default amzn1.ask.account.DEMO)\n\
-         --http [ADDR]   serve the skill over HTTP (default 127.0.0.1:3000; feature `http`;\n\
-         \x20               no Alexa signature verification: development only)\n\
+         --http [ADDR]   serve the skill over HTTP (default 127.0.0.1:3000; feature `http`);\n\
+         \x20               every request must carry Alexa's signature\n\
+         --no-verify     with --http: accept unsigned requests (local development with curl)\n\
          --lambda        run as an AWS Lambda function (feature `lambda`)\n\
          \n\
          Storage: SKILL_PERSISTENCE=memory|dynamodb|s3, or DYNAMODB_PERSISTENCE_TABLE_NAME /\n\
@@ -371,11 +372,13 @@ pub async fn run_cli(app: App) -> ExitCode {
     init_tracing();
     let mut mode = Mode::Script;
     let mut user = "amzn1.ask.account.DEMO".to_owned();
+    let mut verify = true;
     let mut args = std::env::args().skip(1).peekable();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--interactive" | "-i" => mode = Mode::Interactive,
             "--lambda" => mode = Mode::Lambda,
+            "--no-verify" => verify = false,
             "--http" => {
                 let addr = args.next_if(|a| !a.starts_with("--"));
                 mode = Mode::Http(addr);
@@ -443,7 +446,7 @@ pub async fn run_cli(app: App) -> ExitCode {
             .await
             .map_err(Into::into)
         }
-        Mode::Http(addr) => serve_http(skill, addr).await,
+        Mode::Http(addr) => serve_http(skill, addr, verify).await,
         Mode::Lambda => serve_lambda(skill).await,
     };
     match result {
@@ -456,21 +459,39 @@ pub async fn run_cli(app: App) -> ExitCode {
 }
 
 #[cfg(feature = "http")]
-async fn serve_http(skill: Skill, addr: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve_http(
+    skill: Skill,
+    addr: Option<String>,
+    verify: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use skill_builder::http::HttpFront;
     let addr = match addr {
         Some(a) => a.parse()?,
         None => skill_builder::http::DEFAULT_HTTP_ADDR,
     };
-    eprintln!(
-        "POST Alexa requests to http://{addr}/ (no request signature verification: development \
-         only). Ctrl-C to stop."
-    );
-    skill_builder::http::serve_http(skill, addr).await?;
+    let front = if verify {
+        eprintln!(
+            "POST Alexa requests to http://{addr}/ (each must carry Alexa's signature; behind an \
+             HTTPS proxy for Alexa). Ctrl-C to stop."
+        );
+        HttpFront::new(skill)
+    } else {
+        eprintln!(
+            "POST requests to http://{addr}/ (--no-verify: NOT checked for Alexa's signature, \
+             local development only). Ctrl-C to stop."
+        );
+        HttpFront::new(skill).skip_verification_for_local_development()
+    };
+    front.serve(addr).await?;
     Ok(())
 }
 
 #[cfg(not(feature = "http"))]
-async fn serve_http(_: Skill, _: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve_http(
+    _: Skill,
+    _: Option<String>,
+    _: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     Err("this binary was built without the `http` feature (cargo run --features http ...)".into())
 }
 
