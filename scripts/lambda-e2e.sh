@@ -103,7 +103,7 @@ trap 'say "terminated"; exit 143' TERM
   || die "AWS_ENDPOINT_URL is not set: run scripts/test.sh (it starts LocalStack and runs this), or point it at a DynamoDB emulator on loopback"
 case $AWS_ENDPOINT_URL in
   http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) ;;
-  *) die "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not a loopback emulator; this test creates and deletes a table" ;;
+  *) skip_or_die "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not an emulator on loopback; this test creates and deletes a table" ;;
 esac
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
