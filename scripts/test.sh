@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command: `cargo test --workspace --all-features --no-fail-fast "$@"` against real
-# DynamoDB and S3 APIs, served by LocalStack on loopback (no Docker needed).
+# DynamoDB and S3 APIs, served by LocalStack on loopback (no Docker needed), then
+# scripts/lambda-e2e.sh (the cafe skill through the real Lambda front under `cargo lambda watch`,
+# on DynamoDB) while LocalStack is still up.
 #
 #   scripts/test.sh                 # all tests
 #   scripts/test.sh -p persistence-s3 -- --nocapture
+#
+# The Lambda end-to-end test runs on a full run and when the arguments name skill-examples; it
+# cannot be a Rust test (cargo inside `cargo test` deadlocks on the build directory lock). The
+# exit status is cargo's, or the end-to-end test's when cargo passed.
 #
 # - If AWS_ENDPOINT_URL is already set, that endpoint is used and nothing is started.
 # - Otherwise LocalStack is installed (cached outside the repo, see
@@ -96,7 +102,28 @@ export ALEXA_PERSISTENCE_EMULATOR ALEXA_PERSISTENCE_EMULATOR_VERSION
 say "emulator: $(describe_emulator)"
 if [[ -n ${ALEXA_TEST_CMD:-} ]]; then
   run bash -c "$ALEXA_TEST_CMD" test.sh "$@"
-else
-  run cargo test --workspace --all-features --no-fail-fast "$@"
+  exit 0
 fi
-# Exit status: that of cargo (the EXIT trap stops LocalStack and reports).
+
+cargo_rc=0
+run cargo test --workspace --all-features --no-fail-fast "$@" || cargo_rc=$?
+
+# The cargo arguments (before a `--`) select the build the end-to-end test takes its binary from.
+cargo_args=()
+for arg in "$@"; do
+  [[ $arg == -- ]] && break
+  cargo_args+=("$arg")
+done
+if [[ $# -eq 0 || " $* " == *skill-examples* ]]; then
+  e2e_rc=0
+  say "running scripts/lambda-e2e.sh (the Lambda front end to end)"
+  run scripts/lambda-e2e.sh "${cargo_args[@]}" || e2e_rc=$?
+  if [[ $cargo_rc -ne 0 ]]; then
+    say "cargo test failed (exit $cargo_rc); lambda-e2e exit $e2e_rc"
+    exit "$cargo_rc"
+  fi
+  exit "$e2e_rc"
+fi
+say "not running scripts/lambda-e2e.sh for this narrowed run (no skill-examples in the arguments)"
+exit "$cargo_rc"
+# The EXIT trap stops LocalStack and reports.

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use persistence_core::{KeyGenerator, PersistenceAdapter, UserIdKey, async_trait};
 
@@ -18,6 +18,7 @@ use crate::attributes::AttributesManager;
 use crate::envelope::{Request, RequestEnvelope, Slot};
 use crate::error::SkillError;
 use crate::response::{Response, ResponseBuilder};
+use crate::skill::TurnTrace;
 
 /// A boxed, `Send` future: what closure handlers return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -51,6 +52,9 @@ pub struct HandlerInput {
     pub attributes_manager: AttributesManager,
     /// The response being built.
     pub response_builder: ResponseBuilder,
+    /// Where [`Skill::invoke_traced`](crate::Skill::invoke_traced) collects what the handlers
+    /// look at; `None` on ordinary turns.
+    trace: Option<Arc<Mutex<TurnTrace>>>,
 }
 
 impl HandlerInput {
@@ -78,6 +82,20 @@ impl HandlerInput {
             attributes_manager: AttributesManager::new(envelope.clone(), adapter, key_generator),
             envelope,
             response_builder: ResponseBuilder::new(),
+            trace: None,
+        }
+    }
+
+    /// The same input, recording into `trace`.
+    pub(crate) fn traced(mut self, trace: Arc<Mutex<TurnTrace>>) -> Self {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// Records into the trace, when this turn is traced.
+    pub(crate) fn note(&self, record: impl FnOnce(&mut TurnTrace)) {
+        if let Some(trace) = &self.trace {
+            record(&mut trace.lock().unwrap_or_else(PoisonError::into_inner));
         }
     }
 
@@ -103,11 +121,17 @@ impl HandlerInput {
 
     /// Slot `name` of the intent.
     pub fn slot(&self, name: &str) -> Option<&Slot> {
+        self.note(|t| {
+            t.slots_read.insert(name.to_owned());
+        });
         self.envelope.slot(name)
     }
 
     /// The spoken value of slot `name`, when filled.
     pub fn slot_value(&self, name: &str) -> Option<&str> {
+        self.note(|t| {
+            t.slots_read.insert(name.to_owned());
+        });
         self.envelope.slot_value(name)
     }
 }
@@ -124,7 +148,15 @@ pub fn is_request_type(input: &HandlerInput, request_type: &str) -> bool {
 }
 
 /// True for an `IntentRequest` whose intent is `intent_name`.
+///
+/// Route on intents with this predicate (rather than comparing
+/// [`HandlerInput::intent_name`] by hand): [`Skill::invoke_traced`](crate::Skill::invoke_traced)
+/// then sees which intents a skill handles, which is how a test checks a skill against its
+/// interaction model.
 pub fn is_intent_name(input: &HandlerInput, intent_name: &str) -> bool {
+    input.note(|t| {
+        t.intents_checked.insert(intent_name.to_owned());
+    });
     input.intent_name() == Some(intent_name)
 }
 

@@ -4,22 +4,36 @@
 //! envelope it returns. Restrict the function's Alexa trigger to your skill ID, and build the
 //! skill [`with_skill_id`](crate::SkillBuilder::with_skill_id) too.
 //!
+//! Lambda starts the function's `bootstrap` without arguments; a binary that also runs
+//! elsewhere asks [`storage::running_in_lambda`](crate::storage::running_in_lambda) (true when
+//! `AWS_LAMBDA_RUNTIME_API` is set, also under `cargo lambda watch`). In Lambda,
+//! [`storage::adapter_from_env`](crate::storage::adapter_from_env) refuses to fall back to
+//! memory: set `DYNAMODB_PERSISTENCE_TABLE_NAME` (or `S3_PERSISTENCE_BUCKET`), or
+//! `SKILL_PERSISTENCE=memory` on purpose.
+//!
 //! ```no_run
-//! use skill_builder::{SkillBuilder, lambda::run_lambda};
+//! use skill_builder::{SkillBuilder, lambda::run_lambda, storage};
 //!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     let adapter = skill_builder::storage::adapter_from_env().await?;
+//!     let adapter = storage::adapter_from_env().await?; // in Lambda: DynamoDB or S3, or an error
 //!     let skill = SkillBuilder::new()
 //!         .with_skill_id("amzn1.ask.skill.1234")
 //!         .with_persistence_adapter(adapter)
 //!         // .add_request_handler(...)
 //!         .build();
-//!     run_lambda(skill).await
+//!     if storage::running_in_lambda() {
+//!         run_lambda(skill).await
+//!     } else {
+//!         Err("not in Lambda: try the skill with skill_builder::testkit instead".into())
+//!     }
 //! }
 //! ```
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+/// The event and context types [`handle_event`] takes, re-exported so that callers need no
+/// `lambda_runtime` dependency of their own.
+pub use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::{Diagnostic, service_fn};
 use serde_json::Value;
 
 use crate::error::SkillError;
@@ -28,7 +42,7 @@ use crate::skill::Skill;
 
 /// The variables the Lambda environment sets and the runtime needs.
 const LAMBDA_VARS: [&str; 4] = [
-    "AWS_LAMBDA_RUNTIME_API",
+    crate::storage::LAMBDA_RUNTIME_API_VAR,
     "AWS_LAMBDA_FUNCTION_NAME",
     "AWS_LAMBDA_FUNCTION_VERSION",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",

@@ -78,7 +78,7 @@ pub use handler::{
 };
 pub use persistence_core::{Attributes, PersistenceAdapter};
 pub use response::{Response, ResponseBuilder, ResponseEnvelope};
-pub use skill::{Skill, SkillBuilder};
+pub use skill::{Skill, SkillBuilder, TurnTrace};
 
 /// `async_trait`, to implement the handler traits (the same version persistence-core uses).
 pub use persistence_core::async_trait;

@@ -1,7 +1,8 @@
 //! [`SkillBuilder`] and [`Skill`]: registering handlers and dispatching a request through them.
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use persistence_core::{KeyGenerator, PersistenceAdapter, UserIdKey};
 use serde_json::Value;
@@ -319,18 +320,78 @@ impl Skill {
     /// [`SkillError::SkillIdMismatch`] for a request to another skill; otherwise the error of
     /// the turn when no exception handler took it (or the exception handler's own error).
     pub async fn invoke(&self, envelope: RequestEnvelope) -> Result<ResponseEnvelope, SkillError> {
-        let span = tracing::info_span!(
+        let span = Self::span(&envelope);
+        self.invoke_inner(envelope, None).instrument(span).await
+    }
+
+    /// Handles one request like [`invoke`](Skill::invoke) and also returns what the handlers
+    /// looked at: which request handler took it, the intent names their predicates compared it
+    /// with ([`is_intent_name`](crate::is_intent_name)), the slots they read, and the error the
+    /// exception handlers answered, if any. For tests, such as checking a skill against its
+    /// interaction model: a request for an intent no handler routes on reaches no handler, and
+    /// then every handler's predicate has been asked.
+    ///
+    /// ```
+    /// use skill_builder::{is_intent_name, SkillBuilder, envelope::RequestEnvelope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let skill = SkillBuilder::new()
+    ///     .add_request_handler_fn(
+    ///         |i| is_intent_name(i, "HelloIntent"),
+    ///         |i| Box::pin(async move {
+    ///             let name = i.slot_value("name").unwrap_or("there").to_owned();
+    ///             Ok(i.response_builder.speak(format!("Hello {name}!")).get_response())
+    ///         }),
+    ///     )
+    ///     .add_request_handler_fn(
+    ///         |i| is_intent_name(i, "AMAZON.StopIntent"),
+    ///         |i| Box::pin(async move { Ok(i.response_builder.end_session().get_response()) }),
+    ///     )
+    ///     .build();
+    /// let request = |intent: &str| -> serde_json::Result<RequestEnvelope> {
+    ///     serde_json::from_value(serde_json::json!({"version": "1.0",
+    ///         "request": {"type": "IntentRequest", "intent": {"name": intent}}}))
+    /// };
+    ///
+    /// let (response, trace) = skill.invoke_traced(request("HelloIntent")?).await;
+    /// assert!(response.is_ok());
+    /// assert_eq!(trace.request_handler, Some(0));
+    /// assert!(trace.slots_read.contains("name"));
+    ///
+    /// // An intent nobody routes on: every predicate was asked, none accepted.
+    /// let (response, trace) = skill.invoke_traced(request("NoSuchIntent")?).await;
+    /// assert!(response.is_err());
+    /// assert_eq!(trace.request_handler, None);
+    /// assert_eq!(trace.intents_checked.iter().collect::<Vec<_>>(), ["AMAZON.StopIntent", "HelloIntent"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn invoke_traced(
+        &self,
+        envelope: RequestEnvelope,
+    ) -> (Result<ResponseEnvelope, SkillError>, TurnTrace) {
+        let span = Self::span(&envelope);
+        let trace = Arc::new(Mutex::new(TurnTrace::default()));
+        let result = self
+            .invoke_inner(envelope, Some(trace.clone()))
+            .instrument(span)
+            .await;
+        let trace = trace.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        (result, trace)
+    }
+
+    fn span(envelope: &RequestEnvelope) -> tracing::Span {
+        tracing::info_span!(
             "alexa_request",
             request_type = envelope.request_type(),
             intent = envelope.intent_name().unwrap_or(""),
             request_id = envelope.request.request_id(),
-        );
-        self.invoke_inner(envelope).instrument(span).await
+        )
     }
 
     async fn invoke_inner(
         &self,
         envelope: RequestEnvelope,
+        trace: Option<Arc<Mutex<TurnTrace>>>,
     ) -> Result<ResponseEnvelope, SkillError> {
         self.verify_skill_id(&envelope)?;
         let has_session = envelope.session.is_some();
@@ -342,6 +403,9 @@ impl Skill {
         input
             .attributes_manager
             .set_merge_on_conflict(self.inner.merge_on_conflict);
+        if let Some(trace) = trace {
+            input = input.traced(trace);
+        }
         let response = match self.dispatch(&mut input).await {
             Ok(response) => response,
             Err(error) => self.handle_error(&mut input, error).await?,
@@ -382,15 +446,17 @@ impl Skill {
         for interceptor in &self.inner.request_interceptors {
             interceptor.process(input).await?;
         }
-        let handler = self
+        let (index, handler) = self
             .inner
             .request_handlers
             .iter()
-            .find(|h| h.can_handle(input))
+            .enumerate()
+            .find(|(_, h)| h.can_handle(input))
             .ok_or_else(|| SkillError::Unhandled {
                 request_type: input.request_type().to_owned(),
                 intent_name: input.intent_name().map(str::to_owned),
             })?;
+        input.note(|t| t.request_handler = Some(index));
         let mut response = handler.handle(input).await?;
         for interceptor in &self.inner.response_interceptors {
             interceptor.process(input, &mut response).await?;
@@ -411,6 +477,7 @@ impl Skill {
             // current: they do not go out (the exception handler may set new ones).
             input.attributes_manager.reset_session_attributes();
         }
+        input.note(|t| t.error = Some(error.to_string()));
         match self
             .inner
             .exception_handlers
@@ -427,4 +494,22 @@ impl Skill {
             }
         }
     }
+}
+
+/// What the handlers of one turn looked at, from [`Skill::invoke_traced`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TurnTrace {
+    /// The position (from 0, in the order they were added) of the request handler that took
+    /// the request; `None` when no handler's `can_handle` accepted it (or an interceptor failed
+    /// before).
+    pub request_handler: Option<usize>,
+    /// The intent names handlers and interceptors compared the request with through
+    /// [`is_intent_name`](crate::is_intent_name).
+    pub intents_checked: BTreeSet<String>,
+    /// The slot names read through [`HandlerInput::slot`], [`HandlerInput::slot_value`],
+    /// [`get_slot`](crate::get_slot) or [`get_slot_value`](crate::get_slot_value).
+    pub slots_read: BTreeSet<String>,
+    /// The error that went to the exception handlers (its message), when the turn failed.
+    pub error: Option<String>,
 }

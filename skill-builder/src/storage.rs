@@ -3,9 +3,12 @@
 //!
 //! `SKILL_PERSISTENCE` names the backend: `memory`, `dynamodb` or `s3`. When it is unset (or
 //! empty): DynamoDB if `DYNAMODB_PERSISTENCE_TABLE_NAME` is set (what Alexa-hosted skills get),
-//! else S3 if `S3_PERSISTENCE_BUCKET` is set, else memory. Each backend is compiled in by the
-//! skill-builder feature of the same name (`memory` is on by default); asking for one whose
-//! feature is off is an [`Error::NotConfigured`] naming the feature.
+//! else S3 if `S3_PERSISTENCE_BUCKET` is set, else memory, except inside AWS Lambda (see
+//! [`in_lambda`]): there, a forgotten variable would silently keep every user's attributes in
+//! one short-lived instance, so memory must be asked for with `SKILL_PERSISTENCE=memory` and
+//! the choice is otherwise an [`Error::NotConfigured`] naming the variables to set. Each backend
+//! is compiled in by the skill-builder feature of the same name (`memory` is on by default);
+//! asking for one whose feature is off is an [`Error::NotConfigured`] naming the feature.
 //!
 //! ```
 //! use skill_builder::storage::Backend;
@@ -16,6 +19,17 @@
 //! };
 //! assert_eq!(Backend::choose(env)?, Backend::DynamoDb);
 //! assert_eq!(Backend::choose(|_| None)?, Backend::Memory);
+//!
+//! // In Lambda, memory only when asked for.
+//! let lambda = |name: &str| (name == "AWS_LAMBDA_RUNTIME_API").then(|| "127.0.0.1:9001".to_owned());
+//! let err = Backend::choose(lambda).unwrap_err();
+//! assert!(err.to_string().contains("DYNAMODB_PERSISTENCE_TABLE_NAME"));
+//! let lambda_memory = |name: &str| match name {
+//!     "AWS_LAMBDA_RUNTIME_API" => Some("127.0.0.1:9001".to_owned()),
+//!     "SKILL_PERSISTENCE" => Some("memory".to_owned()),
+//!     _ => None,
+//! };
+//! assert_eq!(Backend::choose(lambda_memory)?, Backend::Memory);
 //! # Ok::<(), persistence_core::Error>(())
 //! ```
 
@@ -30,6 +44,31 @@ pub const SKILL_PERSISTENCE: &str = "SKILL_PERSISTENCE";
 pub const DYNAMODB_TABLE_VAR: &str = "DYNAMODB_PERSISTENCE_TABLE_NAME";
 /// The variable Alexa-hosted skills get with their S3 bucket's name.
 pub const S3_BUCKET_VAR: &str = "S3_PERSISTENCE_BUCKET";
+
+/// The variable AWS Lambda sets to the address of its runtime API (and so does
+/// `cargo lambda watch`): its presence is how a process knows it runs as a Lambda function.
+pub const LAMBDA_RUNTIME_API_VAR: &str = "AWS_LAMBDA_RUNTIME_API";
+
+/// True when the variables `lookup` returns say this process runs as an AWS Lambda function:
+/// [`LAMBDA_RUNTIME_API_VAR`] (`AWS_LAMBDA_RUNTIME_API`) is set and not blank. Lambda passes no
+/// command-line arguments, so this is how a binary decides to serve Lambda, and how
+/// [`Backend::choose`] decides that memory must be asked for explicitly.
+///
+/// ```
+/// use skill_builder::storage::in_lambda;
+///
+/// assert!(in_lambda(|name| (name == "AWS_LAMBDA_RUNTIME_API").then(|| "127.0.0.1:9001".into())));
+/// assert!(!in_lambda(|_| None));
+/// assert!(!in_lambda(|_| Some("  ".into())));
+/// ```
+pub fn in_lambda(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    lookup(LAMBDA_RUNTIME_API_VAR).is_some_and(|v| !v.trim().is_empty())
+}
+
+/// [`in_lambda`] on the process environment.
+pub fn running_in_lambda() -> bool {
+    in_lambda(|name| std::env::var(name).ok())
+}
 
 /// A persistence backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +103,9 @@ impl Backend {
     /// The backend the variables `lookup` returns ask for (see the module docs for the rules).
     ///
     /// # Errors
-    /// [`Error::NotConfigured`] when `SKILL_PERSISTENCE` names no known backend.
+    /// [`Error::NotConfigured`] when `SKILL_PERSISTENCE` names no known backend, or when running
+    /// in AWS Lambda ([`in_lambda`]) with no backend configured (the message names
+    /// `DYNAMODB_PERSISTENCE_TABLE_NAME`, `S3_PERSISTENCE_BUCKET` and `SKILL_PERSISTENCE`).
     pub fn choose(lookup: impl Fn(&str) -> Option<String>) -> Result<Backend, Error> {
         let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         match set(SKILL_PERSISTENCE) {
@@ -80,6 +121,15 @@ impl Backend {
             },
             None if set(DYNAMODB_TABLE_VAR).is_some() => Ok(Backend::DynamoDb),
             None if set(S3_BUCKET_VAR).is_some() => Ok(Backend::S3),
+            None if in_lambda(&lookup) => Err(Error::NotConfigured {
+                what: format!(
+                    "running in AWS Lambda ({LAMBDA_RUNTIME_API_VAR} is set) with no persistence \
+                     backend configured, so persistent attributes would be kept in memory and \
+                     lost whenever Lambda recycles the instance: set {DYNAMODB_TABLE_VAR} \
+                     (DynamoDB) or {S3_BUCKET_VAR} (S3), or {SKILL_PERSISTENCE}=memory to keep \
+                     them in memory on purpose"
+                ),
+            }),
             None => Ok(Backend::Memory),
         }
     }
@@ -145,7 +195,7 @@ pub async fn adapter_from_env() -> Result<Arc<dyn PersistenceAdapter>, Error> {
 mod tests {
     use super::*;
 
-    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -181,6 +231,61 @@ mod tests {
         assert_eq!(Backend::choose(env(&[])).unwrap(), Backend::Memory);
         let blank = env(&[("DYNAMODB_PERSISTENCE_TABLE_NAME", "  ")]);
         assert_eq!(Backend::choose(blank).unwrap(), Backend::Memory);
+    }
+
+    #[test]
+    fn lambda_is_recognised_by_its_runtime_api_variable() {
+        assert!(in_lambda(env(&[(
+            "AWS_LAMBDA_RUNTIME_API",
+            "127.0.0.1:9001"
+        )])));
+        assert!(!in_lambda(env(&[])));
+        assert!(!in_lambda(env(&[("AWS_LAMBDA_RUNTIME_API", " ")])));
+        // Other Lambda variables alone do not make a Lambda: the runtime API is what it serves.
+        assert!(!in_lambda(env(&[("AWS_LAMBDA_FUNCTION_NAME", "cafe")])));
+    }
+
+    #[test]
+    fn lambda_without_a_backend_refuses_memory_and_names_the_variables() {
+        for blank in [None, Some(""), Some("  ")] {
+            let mut vars = vec![("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")];
+            if let Some(v) = blank {
+                vars.push(("SKILL_PERSISTENCE", v));
+            }
+            match Backend::choose(env(&vars)) {
+                Err(Error::NotConfigured { what }) => {
+                    for name in [
+                        "AWS_LAMBDA_RUNTIME_API",
+                        "DYNAMODB_PERSISTENCE_TABLE_NAME",
+                        "S3_PERSISTENCE_BUCKET",
+                        "SKILL_PERSISTENCE=memory",
+                    ] {
+                        assert!(what.contains(name), "{name} missing from: {what}");
+                    }
+                }
+                other => panic!("{blank:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lambda_takes_memory_when_asked_and_the_hosted_variables_as_elsewhere() {
+        let lambda = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001");
+        let explicit = env(&[lambda, ("SKILL_PERSISTENCE", "Memory")]);
+        assert_eq!(Backend::choose(explicit).unwrap(), Backend::Memory);
+        let table = env(&[lambda, ("DYNAMODB_PERSISTENCE_TABLE_NAME", "t")]);
+        assert_eq!(Backend::choose(table).unwrap(), Backend::DynamoDb);
+        let bucket = env(&[lambda, ("S3_PERSISTENCE_BUCKET", "b")]);
+        assert_eq!(Backend::choose(bucket).unwrap(), Backend::S3);
+        let named = env(&[lambda, ("SKILL_PERSISTENCE", "dynamodb")]);
+        assert_eq!(Backend::choose(named).unwrap(), Backend::DynamoDb);
+        // An unknown name is still that error, not the Lambda one.
+        match Backend::choose(env(&[lambda, ("SKILL_PERSISTENCE", "redis")])) {
+            Err(Error::NotConfigured { what }) => assert!(what.contains("redis"), "{what}"),
+            other => panic!("{other:?}"),
+        }
+        // Outside Lambda the friendly default stays.
+        assert_eq!(Backend::choose(env(&[])).unwrap(), Backend::Memory);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! Interaction model: `OrderIntent` with slots `drink` (custom type `DrinkType`: coffee, tea,
 //! green tea, coke) and `size` (`SizeType`: small, medium, large), `MyUsualIntent` ("I'll have
 //! my usual"), and the built-in `AMAZON.HelpIntent`, `StopIntent`, `CancelIntent`, `NoIntent`,
-//! `FallbackIntent`.
+//! `FallbackIntent` and `NavigateHomeIntent` (every custom skill's model has it). The model is
+//! `skill-examples/skill-package/cafe/interactionModels/custom/en-US.json`; a test checks it
+//! against the handlers.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -101,6 +103,7 @@ pub fn builder(adapter: Arc<dyn PersistenceAdapter>) -> SkillBuilder {
                 is_intent_name(i, "AMAZON.StopIntent")
                     || is_intent_name(i, "AMAZON.CancelIntent")
                     || is_intent_name(i, "AMAZON.NoIntent")
+                    || is_intent_name(i, "AMAZON.NavigateHomeIntent")
             },
             |i| {
                 Box::pin(async move {

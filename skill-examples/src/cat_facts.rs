@@ -12,8 +12,11 @@
 //! persistent attributes are saved after each turn that changed them, and only then.
 //!
 //! Interaction model: the built-in `AMAZON.YesIntent`, `NoIntent`, `HelpIntent`, `StopIntent`,
-//! `CancelIntent`, `StartOverIntent`, `FallbackIntent`, and `FactNumberIntent` with the
-//! `AMAZON.NUMBER` slot `fact_number` ("tell me fact {fact_number}").
+//! `CancelIntent`, `StartOverIntent`, `FallbackIntent`, `NavigateHomeIntent` (every custom
+//! skill's model has it), and `FactNumberIntent` with the `AMAZON.NUMBER` slot `fact_number`
+//! ("tell me fact {fact_number}"). The model is
+//! `skill-examples/skill-package/cat-facts/interactionModels/custom/en-US.json`; a test checks
+//! it against the handlers.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -116,7 +119,11 @@ pub fn builder(adapter: Arc<dyn PersistenceAdapter>) -> SkillBuilder {
             },
         )
         .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.StopIntent") || is_intent_name(i, "AMAZON.CancelIntent"),
+            |i| {
+                is_intent_name(i, "AMAZON.StopIntent")
+                    || is_intent_name(i, "AMAZON.CancelIntent")
+                    || is_intent_name(i, "AMAZON.NavigateHomeIntent")
+            },
             |i| {
                 Box::pin(async move {
                     let heard = facts_heard(i)?;

@@ -358,19 +358,27 @@ fn usage(name: &str) -> String {
          --http [ADDR]   serve the skill over HTTP (default 127.0.0.1:3000; feature `http`);\n\
          \x20               every request must carry Alexa's signature\n\
          --no-verify     with --http: accept unsigned requests (local development with curl)\n\
-         --lambda        run as an AWS Lambda function (feature `lambda`)\n\
+         --lambda        run as an AWS Lambda function (feature `lambda`); the default when\n\
+         \x20               AWS_LAMBDA_RUNTIME_API is set, as it is in Lambda\n\
          \n\
          Storage: SKILL_PERSISTENCE=memory|dynamodb|s3, or DYNAMODB_PERSISTENCE_TABLE_NAME /\n\
-         S3_PERSISTENCE_BUCKET; memory when none is set. ALEXA_SKILL_ID, when set, makes the\n\
-         skill refuse requests for other skills. Logs: RUST_LOG (default warn)."
+         S3_PERSISTENCE_BUCKET; memory when none is set, except in Lambda, where memory needs\n\
+         SKILL_PERSISTENCE=memory. ALEXA_SKILL_ID, when set, makes the skill refuse requests\n\
+         for other skills. Logs: RUST_LOG (default warn)."
     )
 }
 
 /// The binaries' `main`: parses the arguments, builds the adapter from the environment, and
-/// runs the chosen mode.
+/// runs the chosen mode. Without a mode option it plays the scripted demo, or serves Lambda
+/// when [`running_in_lambda`](skill_builder::storage::running_in_lambda) (Lambda starts the
+/// binary without arguments).
 pub async fn run_cli(app: App) -> ExitCode {
     init_tracing();
-    let mut mode = Mode::Script;
+    let mut mode = if skill_builder::storage::running_in_lambda() {
+        Mode::Lambda
+    } else {
+        Mode::Script
+    };
     let mut user = "amzn1.ask.account.DEMO".to_owned();
     let mut verify = true;
     let mut args = std::env::args().skip(1).peekable();
@@ -514,8 +522,11 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     // A second initialisation (never done here) would fail harmlessly.
+    // No colour codes where nobody reads a terminal (CloudWatch keeps them verbatim).
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr)
         .try_init();
 }

@@ -5,11 +5,15 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-const PERSISTENCE_VARS: [&str; 4] = [
+const PERSISTENCE_VARS: [&str; 8] = [
     "SKILL_PERSISTENCE",
     "DYNAMODB_PERSISTENCE_TABLE_NAME",
     "S3_PERSISTENCE_BUCKET",
     "ALEXA_SKILL_ID",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
 ];
 
 fn command(bin: &str) -> Command {
@@ -217,4 +221,63 @@ fn s3_without_a_bucket_names_the_variable() {
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("S3_PERSISTENCE_BUCKET"), "{stderr}");
+}
+
+/// A runtime API address nothing listens on: the binaries below must stop before using it.
+const RUNTIME_API: (&str, &str) = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+
+#[test]
+fn in_lambda_without_a_backend_the_binaries_refuse_memory_and_name_the_variables() {
+    for bin in [env!("CARGO_BIN_EXE_cafe"), env!("CARGO_BIN_EXE_cat-facts")] {
+        let out = run(bin, &[], "", &[RUNTIME_API]);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{bin}: {stderr}");
+        for name in [
+            "DYNAMODB_PERSISTENCE_TABLE_NAME",
+            "SKILL_PERSISTENCE=memory",
+            "AWS_LAMBDA_RUNTIME_API",
+        ] {
+            assert!(stderr.contains(name), "{bin}: {name} missing in {stderr}");
+        }
+        assert!(text(&out.stdout).is_empty(), "{bin}: no demo ran");
+    }
+}
+
+#[test]
+fn in_lambda_the_binaries_serve_lambda_without_a_flag() {
+    // Lambda passes no arguments. With memory asked for explicitly, the binary goes on to the
+    // Lambda front (instead of the scripted demo); which stops at once here, because the
+    // function name Lambda also sets is missing (or, without the feature, says so).
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &[],
+        "",
+        &[RUNTIME_API, ("SKILL_PERSISTENCE", "memory")],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        text(&out.stdout).is_empty(),
+        "the scripted demo ran: {stderr}"
+    );
+    if cfg!(feature = "lambda") {
+        assert!(
+            stderr.contains("not running inside AWS Lambda: AWS_LAMBDA_FUNCTION_NAME is not set"),
+            "{stderr}"
+        );
+    } else {
+        assert!(stderr.contains("`lambda` feature"), "{stderr}");
+    }
+    // `--lambda` still works where there is no runtime API.
+    let out = run(env!("CARGO_BIN_EXE_cafe"), &["--lambda"], "", &[]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    if cfg!(feature = "lambda") {
+        assert!(
+            stderr.contains("AWS_LAMBDA_RUNTIME_API is not set"),
+            "{stderr}"
+        );
+    } else {
+        assert!(stderr.contains("`lambda` feature"), "{stderr}");
+    }
 }
