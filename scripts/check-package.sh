@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly LIBRARIES=(persistence-core persistence-memory persistence-dynamodb persistence-s3 alexa-verifier skill-builder)
+readonly LIBRARIES=(persistence-core persistence-memory persistence-dynamodb persistence-s3 alexa-request-verifier skill-builder)
 # Crates whose directories belong to another change in flight: they get their LICENSE-MIT and
 # LICENSE-APACHE links (like skill-builder's) from it. Listed here so that this check says so
 # instead of failing, and fails once they have them (then remove them from the list).
@@ -63,6 +63,19 @@ for problem in problems:
 sys.exit(1 if problems else 0)
 EOF
 say "manifests: ${LIBRARIES[*]} publishable with license, description, repository; all other members publish = false"
+
+# A name someone else already published cannot be ours: ask the crates.io index (cargo's own
+# client; `cargo info` reads the index, no API token). Offline, say so and go on.
+for crate in "${LIBRARIES[@]}"; do
+  if out=$(cargo info --registry crates-io "$crate" 2>&1); then
+    die "$crate: the name is taken on crates.io ($(grep -m1 '^version' <<<"$out")); rename the crate"
+  elif grep -q "could not find" <<<"$out"; then
+    :
+  else
+    say "note: could not ask crates.io about $crate (offline?): $(head -n1 <<<"$out")"
+  fi
+done
+say "names: ${LIBRARIES[*]} are free on crates.io"
 
 package_args=()
 for crate in "${LIBRARIES[@]}"; do package_args+=(-p "$crate"); done

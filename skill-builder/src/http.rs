@@ -4,7 +4,7 @@
 //! envelope as JSON.
 //!
 //! **Every request is verified first**, as Alexa requires of endpoints it calls outside AWS
-//! Lambda (with [`alexa_verifier`], re-exported here as [`RequestVerifier`]):
+//! Lambda (with [`alexa_request_verifier`], re-exported here as [`RequestVerifier`]):
 //! - the `SignatureCertChainUrl` header: `https`, host `s3.amazonaws.com`, port 443 if given,
 //!   a path under `/echo.api/` after resolving `.` and `..` (checked before any download);
 //! - the certificate chain it names: downloaded over HTTPS (3 s timeout, 64 KiB cap, cached
@@ -74,7 +74,7 @@ use axum::routing::post;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-pub use alexa_verifier::{RequestVerifier, VerifyError};
+pub use alexa_request_verifier::{RequestVerifier, VerifyError};
 
 use crate::envelope::RequestEnvelope;
 use crate::error::SkillError;
@@ -306,7 +306,7 @@ fn error_response(status: StatusCode, error: &dyn fmt::Display) -> Response {
 mod tests {
     use super::*;
     use crate::{SkillBuilder, is_intent_name, is_request_type};
-    use alexa_verifier_testkit as kit;
+    use alexa_request_verifier_testkit as kit;
     use serde_json::Value;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};

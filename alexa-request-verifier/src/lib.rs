@@ -28,7 +28,7 @@
 //! hand here.
 //!
 //! ```
-//! use alexa_verifier::{RequestVerifier, VerifyError};
+//! use alexa_request_verifier::{RequestVerifier, VerifyError};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let verifier = RequestVerifier::new(); // production rules; clone it freely (shared cache)
@@ -48,7 +48,7 @@
 //! With axum (or any `http`-based server), read the body as bytes, verify, then parse it:
 //!
 //! ```no_run
-//! # use alexa_verifier::RequestVerifier;
+//! # use alexa_request_verifier::RequestVerifier;
 //! async fn alexa(
 //!     verifier: RequestVerifier,
 //!     headers: http::HeaderMap,
@@ -142,7 +142,7 @@ impl RequestVerifier {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let verifier = alexa_verifier::RequestVerifier::builder()
+    /// let verifier = alexa_request_verifier::RequestVerifier::builder()
     ///     .fetch_timeout(Duration::from_secs(2))
     ///     .build();
     /// ```

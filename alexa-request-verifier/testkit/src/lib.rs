@@ -1,9 +1,9 @@
-//! Test fixtures for `alexa-verifier` and the HTTP front: a throwaway CA made at test time,
+//! Test fixtures for `alexa-request-verifier` and the HTTP front: a throwaway CA made at test time,
 //! Alexa-like signing certificates, RSA signatures of request bodies, and a loopback HTTPS
 //! server (127.0.0.1 only) that serves the chain and counts downloads.
 //!
 //! ```no_run
-//! use alexa_verifier_testkit::*;
+//! use alexa_request_verifier_testkit::*;
 //!
 //! # async fn demo() {
 //! let ca = TestCa::new("Test Root");

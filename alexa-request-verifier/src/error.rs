@@ -11,7 +11,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// the request body, user or device IDs, tokens, or the signature.
 ///
 /// ```
-/// use alexa_verifier::{CertUrlError, VerifyError};
+/// use alexa_request_verifier::{CertUrlError, VerifyError};
 ///
 /// let e = VerifyError::CertUrl(CertUrlError::Host);
 /// assert_eq!(

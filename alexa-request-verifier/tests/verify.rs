@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use alexa_verifier::{CertUrlError, RequestVerifier, RequestVerifierBuilder, VerifyError};
-use alexa_verifier_testkit::{
+use alexa_request_verifier::{CertUrlError, RequestVerifier, RequestVerifierBuilder, VerifyError};
+use alexa_request_verifier_testkit::{
     CHAIN_HOST, CHAIN_URL, ChainServer, ContentLength, ECHO_API, Serve, SigningCertSpec, TestCa,
     headers, now, other_key, request_body, sign, signing_key,
 };
