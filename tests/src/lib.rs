@@ -319,21 +319,32 @@ pub async fn new_bucket(client: &aws_sdk_s3::Client, case: &str) -> String {
     bucket
 }
 
-/// An S3 adapter over a new bucket, with an optional prefix.
+/// An S3 adapter over a new bucket, with an optional prefix, on the system clock.
 pub async fn s3_adapter(case: &str, prefix: Option<&str>) -> Option<S3Adapter> {
-    s3_adapter_with(case, prefix, &Setup::default()).await
+    s3_adapter_built(case, prefix, None).await
 }
 
 /// An S3 adapter over a new bucket, built with the conformance setup's clock and default expiry.
 pub async fn s3_adapter_with(case: &str, prefix: Option<&str>, setup: &Setup) -> Option<S3Adapter> {
+    s3_adapter_built(case, prefix, Some(setup)).await
+}
+
+async fn s3_adapter_built(
+    case: &str,
+    prefix: Option<&str>,
+    setup: Option<&Setup>,
+) -> Option<S3Adapter> {
     let client = s3_client().await?;
     let bucket = new_bucket(&client, case).await;
-    let mut builder = S3Adapter::builder(client, bucket).clock(Arc::new(setup.clock.clone()));
+    let mut builder = S3Adapter::builder(client, bucket);
     if let Some(p) = prefix {
         builder = builder.path_prefix(p);
     }
-    if let Some(d) = setup.default_expiry {
-        builder = builder.default_expiry(d);
+    if let Some(setup) = setup {
+        builder = builder.clock(Arc::new(setup.clock.clone()));
+        if let Some(d) = setup.default_expiry {
+            builder = builder.default_expiry(d);
+        }
     }
     Some(builder.build())
 }
