@@ -66,6 +66,7 @@ pub struct AttributesManager {
     key_generator: Arc<dyn KeyGenerator>,
     persistent: Option<Persistent>,
     merge_on_conflict: bool,
+    key_override: Option<String>,
 }
 
 /// How many times a save merges with a fresher copy before it gives up with the conflict.
@@ -125,6 +126,7 @@ impl AttributesManager {
             key_generator,
             persistent: None,
             merge_on_conflict: true,
+            key_override: None,
         }
     }
 
@@ -181,7 +183,32 @@ impl AttributesManager {
     /// # Errors
     /// [`Error::MissingKeySource`] when the request lacks the ID the key generator reads.
     pub fn persistence_key(&self) -> Result<String, Error> {
-        self.key_generator.key(self.envelope.as_ref())
+        match &self.key_override {
+            Some(key) => Ok(key.clone()),
+            None => self.key_generator.key(self.envelope.as_ref()),
+        }
+    }
+
+    /// Keys this turn's persistent attributes by `key` instead of the key generator's (e.g. a
+    /// linked account's stable ID, which a request interceptor looked up). Only before they are
+    /// loaded.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] when they were already loaded this turn (under another key).
+    pub fn use_persistence_key(&mut self, key: impl Into<String>) -> Result<(), Error> {
+        let key = key.into();
+        if let Some(p) = &self.persistent {
+            if p.key != key {
+                return Err(Error::InvalidKey {
+                    key: RedactedKey::new(&key),
+                    reason: "the persistent attributes were already loaded this turn under \
+                             another key"
+                        .into(),
+                });
+            }
+        }
+        self.key_override = Some(key);
+        Ok(())
     }
 
     async fn load(&mut self) -> Result<&mut Persistent, Error> {

@@ -99,6 +99,10 @@ impl HandlerInput {
         }
     }
 
+    pub(crate) fn envelope_arc(&self) -> Arc<RequestEnvelope> {
+        self.envelope.clone()
+    }
+
     /// The whole request envelope.
     pub fn request_envelope(&self) -> &RequestEnvelope {
         &self.envelope

@@ -56,17 +56,17 @@
 //! - `lambda`, `http`: the fronts.
 
 pub mod attributes;
-pub mod envelope;
+pub use alexa_skill_model::{directive, envelope, request, response};
 pub mod error;
 pub mod handler;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-pub mod response;
 pub mod skill;
 pub mod storage;
 pub mod testkit;
+pub mod turn;
 
 pub use attributes::AttributesManager;
 pub use envelope::{Request, RequestEnvelope};
@@ -79,6 +79,7 @@ pub use handler::{
 pub use persistence_core::{Attributes, PersistenceAdapter};
 pub use response::{Response, ResponseBuilder, ResponseEnvelope};
 pub use skill::{Skill, SkillBuilder, TurnTrace};
+pub use turn::{HandlerError, IntoResponse, Reply, Turn, TurnResult};
 
 /// `async_trait`, to implement the handler traits (the same version persistence-core uses).
 pub use persistence_core::async_trait;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use persistence_core::{KeyGenerator, PersistenceAdapter, UserIdKey};
+use persistence_core::{KeyGenerator, PersistenceAdapter, UserIdKey, async_trait};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -12,10 +12,12 @@ use crate::envelope::RequestEnvelope;
 use crate::error::SkillError;
 use crate::handler::{
     BoxFuture, ExceptionHandler, HandlerInput, HandlerResult, RequestHandler, RequestInterceptor,
-    ResponseInterceptor, exception_handler, request_handler, request_interceptor,
-    response_interceptor,
+    ResponseInterceptor, exception_handler, is_intent_name, is_request_type, request_handler,
+    request_interceptor, response_interceptor,
 };
+use crate::request::types;
 use crate::response::{Response, ResponseBuilder, ResponseEnvelope};
+use crate::turn::{HandlerError, Turn, TurnErrorHandler, TurnHandler, TurnInterceptor, with_turn};
 
 /// The `userAgent` of responses.
 pub const USER_AGENT: &str = concat!("skill-builder-rs/", env!("CARGO_PKG_VERSION"));
@@ -66,6 +68,8 @@ pub struct SkillBuilder {
     exception_handlers: Vec<Box<dyn ExceptionHandler>>,
     request_interceptors: Vec<Box<dyn RequestInterceptor>>,
     response_interceptors: Vec<Box<dyn ResponseInterceptor>>,
+    fallback: Option<Arc<dyn TurnHandler>>,
+    on_error: Option<Arc<dyn TurnErrorHandler>>,
 }
 
 impl Default for SkillBuilder {
@@ -95,12 +99,14 @@ impl SkillBuilder {
             skill_id: None,
             adapter: None,
             key_generator: Arc::new(UserIdKey),
-            save_on_response: false,
+            save_on_response: true,
             merge_on_conflict: true,
             request_handlers: Vec::new(),
             exception_handlers: Vec::new(),
             request_interceptors: Vec::new(),
             response_interceptors: Vec::new(),
+            fallback: None,
+            on_error: None,
         }
     }
 
@@ -123,10 +129,12 @@ impl SkillBuilder {
         self
     }
 
-    /// When `true`, every turn whose handler succeeded saves the persistent attributes after the
-    /// response interceptors, if they were loaded and changed. A failed save (e.g. a conflict)
-    /// goes to the exception handlers. Default `false`: save explicitly with
-    /// [`AttributesManager::save_persistent_attributes`](crate::AttributesManager::save_persistent_attributes).
+    /// When `true` (the default), every turn whose handler succeeded saves the persistent
+    /// attributes after the response interceptors, if they were loaded and changed (typed state
+    /// included). A failed save (e.g. a conflict) goes to the exception handlers. When `false`,
+    /// save explicitly with
+    /// [`AttributesManager::save_persistent_attributes`](crate::AttributesManager::save_persistent_attributes);
+    /// a turn that ends with changes it did not save then logs a warning naming the request.
     pub fn with_save_on_response(mut self, on: bool) -> Self {
         self.save_on_response = on;
         self
@@ -139,6 +147,141 @@ impl SkillBuilder {
     pub fn with_merge_on_conflict(mut self, on: bool) -> Self {
         self.merge_on_conflict = on;
         self
+    }
+
+    /// Handles `LaunchRequest` ("Alexa, open …") with a plain async handler.
+    pub fn on_launch(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::LAUNCH, handler)
+    }
+
+    /// Handles the intent `name` with a plain async handler (`async fn(Turn) -> TurnResult`).
+    ///
+    /// ```
+    /// # use skill_builder::{SkillBuilder, Turn, TurnResult};
+    /// async fn order(turn: Turn) -> TurnResult {
+    ///     let drink = turn.resolved_slot_value("drink").unwrap_or("coffee").to_owned();
+    ///     Ok(turn.speak(format!("One {drink}, coming up.")).end_session())
+    /// }
+    /// let skill = SkillBuilder::new().on_intent("OrderIntent", order).build();
+    /// ```
+    pub fn on_intent(self, name: impl Into<String>, handler: impl TurnHandler) -> Self {
+        let name = name.into();
+        self.route(move |i| is_intent_name(i, &name), handler)
+    }
+
+    /// Handles any of the intents `names` with one plain async handler.
+    pub fn on_intents<I, S>(self, names: I, handler: impl TurnHandler) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        self.route(move |i| names.iter().any(|n| is_intent_name(i, n)), handler)
+    }
+
+    /// Handles `SessionEndedRequest`. Without one, the skill answers it with an empty response,
+    /// as Alexa expects.
+    pub fn on_session_ended(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::SESSION_ENDED, handler)
+    }
+
+    /// Handles requests of type `request_type` (see [`crate::request::types`]; any other type
+    /// Alexa sends works too).
+    pub fn on_request(self, request_type: impl Into<String>, handler: impl TurnHandler) -> Self {
+        let request_type = request_type.into();
+        self.route(move |i| is_request_type(i, &request_type), handler)
+    }
+
+    /// Handles `AlexaSkillEvent.SkillEnabled`.
+    pub fn on_skill_enabled(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::SKILL_ENABLED, handler)
+    }
+
+    /// Handles `AlexaSkillEvent.SkillDisabled` (see also
+    /// [`erase_data_on_skill_disabled`](SkillBuilder::erase_data_on_skill_disabled)).
+    pub fn on_skill_disabled(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::SKILL_DISABLED, handler)
+    }
+
+    /// Handles `AlexaSkillEvent.SkillAccountLinked`.
+    pub fn on_account_linked(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::SKILL_ACCOUNT_LINKED, handler)
+    }
+
+    /// Handles `AlexaSkillEvent.SkillPermissionAccepted` and `SkillPermissionChanged`.
+    pub fn on_permissions_changed(self, handler: impl TurnHandler) -> Self {
+        self.route(
+            |i| {
+                is_request_type(i, types::SKILL_PERMISSION_ACCEPTED)
+                    || is_request_type(i, types::SKILL_PERMISSION_CHANGED)
+            },
+            handler,
+        )
+    }
+
+    /// Handles `Connections.Response` (purchases, tasks).
+    pub fn on_connections_response(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::CONNECTIONS_RESPONSE, handler)
+    }
+
+    /// Handles `Alexa.Presentation.APL.UserEvent` (touches, `SendEvent` commands).
+    pub fn on_apl_user_event(self, handler: impl TurnHandler) -> Self {
+        self.on_request(types::APL_USER_EVENT, handler)
+    }
+
+    /// Handles the requests `can_handle` accepts with a plain async handler.
+    pub fn route(
+        self,
+        can_handle: impl Fn(&HandlerInput) -> bool + Send + Sync + 'static,
+        handler: impl TurnHandler,
+    ) -> Self {
+        self.add_request_handler(Routed {
+            can_handle,
+            handler,
+        })
+    }
+
+    /// Handles every request no other handler takes (including `AMAZON.FallbackIntent` if no
+    /// handler is registered for it). Without a fallback, such a request is
+    /// [`SkillError::Unhandled`] (a `SessionEndedRequest` gets an empty response).
+    pub fn fallback(mut self, handler: impl TurnHandler) -> Self {
+        self.fallback = Some(Arc::new(handler));
+        self
+    }
+
+    /// Answers turns that failed (after the exception handlers added with
+    /// [`add_exception_handler`](SkillBuilder::add_exception_handler), if none took the
+    /// error): `async fn(Turn, SkillError) -> TurnResult`.
+    pub fn on_error(mut self, handler: impl TurnErrorHandler) -> Self {
+        self.on_error = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs `interceptor` (`async fn(Turn) -> Result<(), E>`) before the handler of every
+    /// request, after the interceptors added before it. An error skips the handler and goes to
+    /// the error handlers.
+    pub fn before(self, interceptor: impl TurnInterceptor) -> Self {
+        self.add_request_interceptor(Before(interceptor))
+    }
+
+    /// Deletes the user's persistent attributes when they disable the skill
+    /// (`AlexaSkillEvent.SkillDisabled`), unless a handler for that event was added before:
+    /// what Alexa's data-handling rules expect of a skill that keeps user data. The event is
+    /// answered with an empty response.
+    ///
+    /// ```
+    /// # use skill_builder::SkillBuilder;
+    /// let skill = SkillBuilder::new()
+    ///     .with_persistence_adapter(std::sync::Arc::new(persistence_memory::MemoryAdapter::new()))
+    ///     .erase_data_on_skill_disabled()
+    ///     .build();
+    /// ```
+    pub fn erase_data_on_skill_disabled(self) -> Self {
+        self.on_skill_disabled(|turn: Turn| async move {
+            turn.delete_persistent_attributes().await?;
+            tracing::info!("the user disabled the skill: their persistent attributes are deleted");
+            Ok::<_, HandlerError>(())
+        })
     }
 
     /// Adds a request handler.
@@ -227,8 +370,40 @@ impl SkillBuilder {
                 exception_handlers: self.exception_handlers,
                 request_interceptors: self.request_interceptors,
                 response_interceptors: self.response_interceptors,
+                fallback: self.fallback,
+                on_error: self.on_error,
             }),
         }
+    }
+}
+
+/// A plain async handler behind a `can_handle` predicate, as a [`RequestHandler`].
+struct Routed<P, H> {
+    can_handle: P,
+    handler: H,
+}
+
+#[async_trait]
+impl<P, H> RequestHandler for Routed<P, H>
+where
+    P: Fn(&HandlerInput) -> bool + Send + Sync,
+    H: TurnHandler,
+{
+    fn can_handle(&self, input: &HandlerInput) -> bool {
+        (self.can_handle)(input)
+    }
+    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
+        with_turn(input, |turn| self.handler.call(turn)).await
+    }
+}
+
+/// A plain async interceptor, as a [`RequestInterceptor`].
+struct Before<I>(I);
+
+#[async_trait]
+impl<I: TurnInterceptor> RequestInterceptor for Before<I> {
+    async fn process(&self, input: &mut HandlerInput) -> HandlerResult<()> {
+        with_turn(input, |turn| self.0.call(turn)).await
     }
 }
 
@@ -242,6 +417,8 @@ struct Inner {
     exception_handlers: Vec<Box<dyn ExceptionHandler>>,
     request_interceptors: Vec<Box<dyn RequestInterceptor>>,
     response_interceptors: Vec<Box<dyn ResponseInterceptor>>,
+    fallback: Option<Arc<dyn TurnHandler>>,
+    on_error: Option<Arc<dyn TurnErrorHandler>>,
 }
 
 /// A built skill: turns request envelopes into response envelopes. Cheap to clone (clones share
@@ -446,26 +623,48 @@ impl Skill {
         for interceptor in &self.inner.request_interceptors {
             interceptor.process(input).await?;
         }
-        let (index, handler) = self
+        let found = self
             .inner
             .request_handlers
             .iter()
             .enumerate()
-            .find(|(_, h)| h.can_handle(input))
-            .ok_or_else(|| SkillError::Unhandled {
-                request_type: input.request_type().to_owned(),
-                intent_name: input.intent_name().map(str::to_owned),
-            })?;
-        input.note(|t| t.request_handler = Some(index));
-        let mut response = handler.handle(input).await?;
+            .find(|(_, h)| h.can_handle(input));
+        let mut response = match (found, &self.inner.fallback) {
+            (Some((index, handler)), _) => {
+                input.note(|t| t.request_handler = Some(index));
+                handler.handle(input).await?
+            }
+            (None, Some(fallback)) => {
+                input.note(|t| t.fallback = true);
+                let fallback = fallback.clone();
+                with_turn(input, move |turn| fallback.call(turn)).await?
+            }
+            // Alexa expects no speech in answer to the end of a session.
+            (None, None) if is_request_type(input, types::SESSION_ENDED) => Response::default(),
+            (None, None) => {
+                return Err(SkillError::Unhandled {
+                    request_type: input.request_type().to_owned(),
+                    intent_name: input.intent_name().map(str::to_owned),
+                });
+            }
+        };
         for interceptor in &self.inner.response_interceptors {
             interceptor.process(input, &mut response).await?;
         }
-        if self.inner.save_on_response && input.attributes_manager.persistent_attributes_changed() {
-            input
-                .attributes_manager
-                .save_persistent_attributes()
-                .await?;
+        if input.attributes_manager.persistent_attributes_changed() {
+            if self.inner.save_on_response {
+                input
+                    .attributes_manager
+                    .save_persistent_attributes()
+                    .await?;
+            } else {
+                tracing::warn!(
+                    request_type = input.request_type(),
+                    intent = input.intent_name().unwrap_or(""),
+                    "the persistent attributes changed this turn but were not saved: the change \
+                     is lost (save them, or build the skill with save_on_response on)"
+                );
+            }
         }
         Ok(response)
     }
@@ -488,10 +687,17 @@ impl Skill {
                 tracing::warn!(%error, "request failed; an exception handler answers");
                 handler.handle(input, &error).await
             }
-            None => {
-                tracing::error!(%error, "request failed and no exception handler took it");
-                Err(error)
-            }
+            None => match &self.inner.on_error {
+                Some(on_error) => {
+                    tracing::warn!(%error, "request failed; the error handler answers");
+                    let on_error = on_error.clone();
+                    with_turn(input, move |turn| on_error.call(turn, error)).await
+                }
+                None => {
+                    tracing::error!(%error, "request failed and no exception handler took it");
+                    Err(error)
+                }
+            },
         }
     }
 }
@@ -504,6 +710,8 @@ pub struct TurnTrace {
     /// the request; `None` when no handler's `can_handle` accepted it (or an interceptor failed
     /// before).
     pub request_handler: Option<usize>,
+    /// True when no request handler took the request and the fallback answered it.
+    pub fallback: bool,
     /// The intent names handlers and interceptors compared the request with through
     /// [`is_intent_name`](crate::is_intent_name).
     pub intents_checked: BTreeSet<String>,

@@ -164,13 +164,9 @@ impl Conversation {
     ///
     /// # Errors
     /// The skill's error; the session is then closed.
-    pub async fn launch(&mut self) -> Result<Turn, SkillError> {
+    pub async fn launch(&mut self) -> Result<Exchange, SkillError> {
         self.session = None;
-        let request = Request::Launch(LaunchRequest {
-            request_id: String::new(),
-            timestamp: None,
-            locale: None,
-        });
+        let request = Request::Launch(LaunchRequest::default());
         self.send(request).await
     }
 
@@ -188,11 +184,36 @@ impl Conversation {
         }
     }
 
+    /// `AlexaSkillEvent.SkillDisabled`: the user disabled the skill (outside any session).
+    ///
+    /// # Errors
+    /// The skill's error.
+    pub async fn skill_disabled(&mut self) -> Result<Exchange, SkillError> {
+        self.session = None;
+        let request = Request::SkillDisabled(crate::request::SkillDisabledRequest::default());
+        self.send_event(request).await
+    }
+
+    /// Sends a request outside any session, as Alexa sends skill events: the envelope has no
+    /// `session`, and no session is open afterwards.
+    ///
+    /// # Errors
+    /// The skill's error.
+    pub async fn send_event(&mut self, request: Request) -> Result<Exchange, SkillError> {
+        self.session = None;
+        let out = self.send(request).await;
+        self.session = None;
+        out
+    }
+
     /// A `SessionEndedRequest` for the open session (or a new one), which then ends.
     ///
     /// # Errors
     /// The skill's error.
-    pub async fn end_session(&mut self, reason: SessionEndedReason) -> Result<Turn, SkillError> {
+    pub async fn end_session(
+        &mut self,
+        reason: SessionEndedReason,
+    ) -> Result<Exchange, SkillError> {
         let request = Request::SessionEnded(SessionEndedRequest {
             reason: Some(reason),
             ..SessionEndedRequest::default()
@@ -209,7 +230,7 @@ impl Conversation {
     ///
     /// # Errors
     /// The skill's error.
-    pub async fn send(&mut self, mut request: Request) -> Result<Turn, SkillError> {
+    pub async fn send(&mut self, mut request: Request) -> Result<Exchange, SkillError> {
         self.counter += 1;
         let request_id = format!("amzn1.echo-api.request.test-{}", self.counter);
         let timestamp = iso8601_now();
@@ -225,7 +246,13 @@ impl Conversation {
             Request::Launch(r) => set(&mut r.request_id, &mut r.timestamp, &mut r.locale),
             Request::Intent(r) => set(&mut r.request_id, &mut r.timestamp, &mut r.locale),
             Request::SessionEnded(r) => set(&mut r.request_id, &mut r.timestamp, &mut r.locale),
-            Request::Other { .. } => {}
+            Request::SkillDisabled(r) => {
+                set(&mut r.request_id, &mut r.timestamp, &mut None);
+            }
+            Request::SkillEnabled(r) => {
+                set(&mut r.request_id, &mut r.timestamp, &mut None);
+            }
+            _ => {}
         }
 
         let session = match self.session.take() {
@@ -248,7 +275,7 @@ impl Conversation {
                 attributes: response.session_attributes.clone().unwrap_or_default(),
             });
         }
-        Ok(Turn {
+        Ok(Exchange {
             request: envelope,
             response,
         })
@@ -266,9 +293,18 @@ impl Conversation {
         let application = Application {
             application_id: self.application_id.clone(),
         };
+        // Skill events come outside any session.
+        let sessionless = matches!(
+            request,
+            Request::SkillEnabled(_)
+                | Request::SkillDisabled(_)
+                | Request::SkillAccountLinked(_)
+                | Request::SkillPermissionAccepted(_)
+                | Request::SkillPermissionChanged(_)
+        );
         RequestEnvelope {
             version: "1.0".into(),
-            session: Some(Session {
+            session: (!sessionless).then(|| Session {
                 new: session.new,
                 session_id: session.id.clone(),
                 application: Some(application.clone()),
@@ -399,13 +435,11 @@ impl IntentTurn<'_> {
     ///
     /// # Errors
     /// The skill's error; the session is then closed.
-    pub async fn send(self) -> Result<Turn, SkillError> {
+    pub async fn send(self) -> Result<Exchange, SkillError> {
         let request = Request::Intent(IntentRequest {
-            request_id: String::new(),
-            timestamp: None,
-            locale: None,
             dialog_state: self.dialog_state,
             intent: self.intent,
+            ..IntentRequest::default()
         });
         self.conversation.send(request).await
     }
@@ -413,12 +447,12 @@ impl IntentTurn<'_> {
 
 /// One request and the skill's answer.
 #[derive(Clone, Debug)]
-pub struct Turn {
+pub struct Exchange {
     request: RequestEnvelope,
     response: ResponseEnvelope,
 }
 
-impl Turn {
+impl Exchange {
     /// What Alexa says: the speech without its `<speak>` wrapper; empty when there is none.
     pub fn speech(&self) -> &str {
         self.response

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use persistence_core::PersistenceAdapter;
 use skill_builder::envelope::SessionEndedReason;
-use skill_builder::testkit::{Conversation, Turn};
+use skill_builder::testkit::{Conversation, Exchange};
 use skill_builder::{Skill, SkillBuilder, SkillError};
 
 /// What a typed line means to the skill: the request Alexa would send for it.
@@ -166,7 +166,7 @@ impl From<SkillError> for DemoError {
 pub async fn say(
     conversation: &mut Conversation,
     utterance: &Utterance,
-) -> Option<Result<Turn, SkillError>> {
+) -> Option<Result<Exchange, SkillError>> {
     Some(match utterance {
         Utterance::Open => conversation.launch().await,
         Utterance::Intent { name, slots } => {
@@ -188,7 +188,7 @@ pub async fn say(
 async fn print_turn(
     out: &mut dyn Write,
     conversation: &Conversation,
-    turn: &Result<Turn, SkillError>,
+    turn: &Result<Exchange, SkillError>,
 ) -> Result<(), DemoError> {
     match turn {
         Ok(turn) => {

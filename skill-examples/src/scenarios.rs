@@ -25,7 +25,7 @@ use persistence_core::PersistenceAdapter;
 use serde_json::{Value, json};
 use skill_builder::SkillError;
 use skill_builder::envelope::SessionEndedReason;
-use skill_builder::testkit::{Conversation, Turn};
+use skill_builder::testkit::{Conversation, Exchange};
 
 use crate::cat_facts::FACTS;
 use crate::{cafe, cat_facts};
@@ -110,7 +110,7 @@ impl Ctx {
     }
 
     /// Checks a turn's speech and whether it ends the session.
-    fn said(&self, turn: &Turn, speech: &str, ends_session: bool) -> Result<(), ScenarioError> {
+    fn said(&self, turn: &Exchange, speech: &str, ends_session: bool) -> Result<(), ScenarioError> {
         self.eq("speech", turn.speech(), speech)?;
         self.eq("ends the session", &turn.ends_session(), &ends_session)?;
         if !ends_session && !turn.keeps_session_open() {

@@ -1,7 +1,7 @@
 //! The response envelope a skill returns to Alexa, and the builder handlers use.
 //!
 //! ```
-//! use skill_builder::response::{Card, OutputSpeech, ResponseBuilder};
+//! use alexa_skill_model::response::{Card, OutputSpeech, ResponseBuilder};
 //!
 //! let mut rb = ResponseBuilder::new();
 //! let response = rb
@@ -22,7 +22,8 @@
 
 use persistence_core::Attributes;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::directive::Directive;
 
 /// What a skill returns for one turn.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,9 +58,9 @@ pub struct Response {
     /// lets the device decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub should_end_session: Option<bool>,
-    /// `directives` (APL, dialog, audio player, ...), as JSON.
+    /// `directives` (dialog, APL, audio player, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub directives: Vec<Value>,
+    pub directives: Vec<Directive>,
 }
 
 /// `outputSpeech`, plain text or SSML.
@@ -106,7 +107,7 @@ impl OutputSpeech {
     /// kept).
     ///
     /// ```
-    /// # use skill_builder::response::OutputSpeech;
+    /// # use alexa_skill_model::response::OutputSpeech;
     /// assert_eq!(OutputSpeech::ssml("<speak>Hi <break/>there</speak>").content(), "Hi <break/>there");
     /// assert_eq!(OutputSpeech::plain("Hi").content(), "Hi");
     /// ```
@@ -203,7 +204,7 @@ pub struct Image {
 /// should go through [`escape_ssml`] first.
 ///
 /// ```
-/// # use skill_builder::response::{Card, ResponseBuilder};
+/// # use alexa_skill_model::response::{Card, ResponseBuilder};
 /// let mut rb = ResponseBuilder::new();
 /// let r = rb.speak("Goodbye!").end_session().get_response();
 /// assert_eq!(r.should_end_session, Some(true));
@@ -222,6 +223,13 @@ fn wrap_ssml(s: String) -> String {
         t.to_owned()
     } else {
         format!("<speak>{t}</speak>")
+    }
+}
+
+impl From<Response> for ResponseBuilder {
+    /// A builder that goes on from `response`.
+    fn from(response: Response) -> Self {
+        Self { response }
     }
 }
 
@@ -315,9 +323,33 @@ impl ResponseBuilder {
         self
     }
 
-    /// Adds a directive (e.g. `Dialog.Delegate`, `Alexa.Presentation.APL.RenderDocument`).
-    pub fn add_directive(&mut self, directive: Value) -> &mut Self {
-        self.response.directives.push(directive);
+    /// Adds a directive: a typed one ([`crate::directive`]) or any directive as JSON.
+    ///
+    /// ```
+    /// # use alexa_skill_model::response::ResponseBuilder;
+    /// use alexa_skill_model::directive::ElicitSlot;
+    /// let r = ResponseBuilder::new()
+    ///     .speak("What size?")
+    ///     .add_directive(ElicitSlot::new("size"))
+    ///     .add_directive(serde_json::json!({"type": "AudioPlayer.Stop"}))
+    ///     .get_response();
+    /// assert_eq!(r.directives.len(), 2);
+    /// ```
+    pub fn add_directive(&mut self, directive: impl Into<Directive>) -> &mut Self {
+        self.response.directives.push(directive.into());
+        self
+    }
+
+    /// Sets how the output speech plays relative to what the device is saying
+    /// (`playBehavior`).
+    pub fn play_behavior(&mut self, behavior: PlayBehavior) -> &mut Self {
+        if let Some(
+            OutputSpeech::PlainText { play_behavior, .. }
+            | OutputSpeech::Ssml { play_behavior, .. },
+        ) = &mut self.response.output_speech
+        {
+            *play_behavior = Some(behavior);
+        }
         self
     }
 
@@ -335,7 +367,7 @@ impl ResponseBuilder {
 /// Escapes `&`, `<`, `>`, `"` and `'` so that `text` can be put inside SSML.
 ///
 /// ```
-/// # use skill_builder::response::escape_ssml;
+/// # use alexa_skill_model::response::escape_ssml;
 /// assert_eq!(escape_ssml("Tom & <Jerry>"), "Tom &amp; &lt;Jerry&gt;");
 /// ```
 pub fn escape_ssml(text: &str) -> String {
