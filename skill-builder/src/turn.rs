@@ -281,8 +281,8 @@ impl From<Response> for Reply {
 struct Typed {
     value: Box<dyn Any + Send>,
     type_name: &'static str,
-    /// Top-level attributes the type did not take, kept as they were.
-    unknown: Map<String, Value>,
+    /// The top-level attributes the type takes; the others are left as they are.
+    known: std::collections::BTreeSet<String>,
     to_map: fn(&(dyn Any + Send)) -> Result<Map<String, Value>, SkillError>,
 }
 
@@ -306,8 +306,9 @@ impl Typed {
         for (k, v) in attributes.iter() {
             merged.insert(k.clone(), v.clone());
         }
+        let mut known: std::collections::BTreeSet<String> = merged.keys().cloned().collect();
         let mut ignored = Vec::new();
-        let value: T = serde_ignored::deserialize(Value::Object(merged), |path| {
+        let parsed = serde_ignored::deserialize(Value::Object(merged.clone()), |path| {
             if let serde_ignored::Path::Map {
                 parent: serde_ignored::Path::Root,
                 key,
@@ -315,16 +316,27 @@ impl Typed {
             {
                 ignored.push(key);
             }
-        })
-        .map_err(|e| type_error::<T>(scope, &e.to_string()))?;
-        let unknown = ignored
-            .into_iter()
-            .filter_map(|k| attributes.get(&k).map(|v| (k, v.clone())))
-            .collect();
+        });
+        let value: T = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                // Again, to say which attribute did not fit.
+                let at = serde_path_to_error::deserialize::<_, T>(Value::Object(merged))
+                    .err()
+                    .map(|p| p.path().to_string())
+                    .filter(|p| p != ".")
+                    .map(|p| format!("attribute `{p}`: "))
+                    .unwrap_or_default();
+                return Err(type_error::<T>(scope, &format!("{at}{e}")));
+            }
+        };
+        for key in ignored {
+            known.remove(&key);
+        }
         Ok(Self {
             value: Box::new(value),
             type_name: std::any::type_name::<T>(),
-            unknown,
+            known,
             to_map: |any| {
                 let Some(t) = any.downcast_ref::<T>() else {
                     return Err(type_error::<T>("state", "stored under another type"));
@@ -341,15 +353,21 @@ impl Typed {
         })
     }
 
-    /// The attributes this state stands for now: its fields, and the unknown ones kept.
-    fn attributes(&self) -> Result<Attributes, SkillError> {
-        let mut map = (self.to_map)(self.value.as_ref())?;
-        for (k, v) in &self.unknown {
-            if !map.contains_key(k) {
-                map.insert(k.clone(), v.clone());
+    /// `current` with this state's fields written over it: a field the type now leaves out
+    /// is removed, attributes the type does not take are left as they are (changed through
+    /// the attributes manager or not).
+    fn apply_to(&self, current: &Attributes) -> Result<Attributes, SkillError> {
+        let fields = (self.to_map)(self.value.as_ref())?;
+        let mut out = current.clone();
+        for k in &self.known {
+            if !fields.contains_key(k) {
+                out.remove(k);
             }
         }
-        Ok(Attributes::from(map))
+        for (k, v) in fields {
+            out.insert(k, v);
+        }
+        Ok(out)
     }
 }
 
@@ -403,12 +421,13 @@ impl Turn {
     pub(crate) async fn finish(self) -> Result<HandlerInput, SkillError> {
         let mut input = self.input.lock().await;
         if let Some(TypedSlot(typed)) = self.persistent.lock().await.as_ref() {
-            let attributes = typed.attributes()?;
-            let changed = input
+            let now = input
                 .attributes_manager
                 .loaded_persistent_attributes()
-                .is_none_or(|now| *now != attributes);
-            if changed {
+                .cloned()
+                .unwrap_or_default();
+            let attributes = typed.apply_to(&now)?;
+            if attributes != now {
                 input
                     .attributes_manager
                     .set_persistent_attributes(attributes)
@@ -416,7 +435,7 @@ impl Turn {
             }
         }
         if let Some(TypedSlot(typed)) = self.session.lock().await.as_ref() {
-            let attributes = typed.attributes()?;
+            let attributes = typed.apply_to(input.attributes_manager.session_attributes())?;
             input.attributes_manager.set_session_attributes(attributes);
         }
         let placeholder = HandlerInput::new(RequestEnvelope::default());
