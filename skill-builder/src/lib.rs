@@ -63,6 +63,8 @@ pub mod handler;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "progressive")]
+pub mod progressive;
 pub mod skill;
 pub mod storage;
 pub mod testkit;
