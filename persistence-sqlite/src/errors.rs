@@ -30,7 +30,11 @@ pub(crate) fn map(
     let code = e.sqlite_error_code();
     let message = match code {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            tracing::warn!(operation, resource, "SQLite database locked past the busy timeout");
+            tracing::warn!(
+                operation,
+                resource,
+                "SQLite database locked past the busy timeout"
+            );
             format!(
                 "the database stayed locked by another connection or process for longer than \
                  the busy timeout ({} ms); this call changed nothing and can be retried",
@@ -90,7 +94,12 @@ mod tests {
     fn not_a_database_is_incompatible() {
         let e = failure(rusqlite::ffi::SQLITE_NOTADB);
         assert!(!is_busy(&e));
-        match map("open", "SQLite database '/tmp/x'", Duration::from_secs(5), e) {
+        match map(
+            "open",
+            "SQLite database '/tmp/x'",
+            Duration::from_secs(5),
+            e,
+        ) {
             Error::Incompatible { resource, detail } => {
                 assert_eq!(resource, "SQLite database '/tmp/x'");
                 assert!(detail.contains("not a SQLite database"), "{detail}");

@@ -321,7 +321,12 @@ fn to_secs(t: SystemTime) -> i64 {
     i64::try_from(epoch_seconds(t)).unwrap_or(i64::MAX)
 }
 
-fn conflict(config: &ConnectionConfig, operation: &'static str, key: &str, reason: String) -> Error {
+fn conflict(
+    config: &ConnectionConfig,
+    operation: &'static str,
+    key: &str,
+    reason: String,
+) -> Error {
     Error::Conflict {
         operation,
         resource: config.resource.clone(),
@@ -421,7 +426,13 @@ impl SqliteAdapter {
             .await
     }
 
-    fn invalid_version(&self, operation: &'static str, key: &str, v: &str, reason: &'static str) -> Error {
+    fn invalid_version(
+        &self,
+        operation: &'static str,
+        key: &str,
+        v: &str,
+        reason: &'static str,
+    ) -> Error {
         Error::InvalidVersion {
             operation,
             resource: self.pool.config.resource.clone(),
@@ -545,17 +556,13 @@ impl PersistenceAdapter for SqliteAdapter {
         let row = self
             .pool
             .run("get", false, move |config, conn| {
-                conn.prepare_cached(&format!(
-                    "SELECT {ROW_COLUMNS} FROM {TABLE} WHERE key = ?1"
-                ))
-                .and_then(|mut s| s.query_row([&owned], |r| row_at(r, 0)).optional())
-                .map_err(|e| config.fail("get", e))
+                conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM {TABLE} WHERE key = ?1"))
+                    .and_then(|mut s| s.query_row([&owned], |r| row_at(r, 0)).optional())
+                    .map_err(|e| config.fail("get", e))
             })
             .await?;
         match row {
-            Some(row) if !row.is_expired(now) => {
-                parse_row(&self.pool.config, key, row).map(Some)
-            }
+            Some(row) if !row.is_expired(now) => parse_row(&self.pool.config, key, row).map(Some),
             _ => Ok(None),
         }
     }

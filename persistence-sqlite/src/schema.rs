@@ -52,7 +52,11 @@ impl ConnectionConfig {
         let path = self.path.as_path();
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => Err(self.not_configured("it is a directory")),
-            Ok(_) => match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+            Ok(_) => match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
                 Ok(_) => Ok(()),
                 Err(e) => Err(self.not_configured(format_args!(
                     "the file cannot be opened for reading and writing ({})",

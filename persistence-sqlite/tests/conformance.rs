@@ -3,23 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use persistence_core::{MAX_KEY_BYTES, PersistenceAdapter, conformance};
 use persistence_sqlite::SqliteAdapter;
 
-/// A fresh database path under Cargo's scratch directory for integration tests.
-fn fresh_path(what: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sqlite-conformance");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{what}-{:016x}.sqlite3", fastrand_u64()))
-}
+mod common;
 
-fn fastrand_u64() -> u64 {
-    // A unique enough name without another dependency: the write token's randomness.
-    u64::from_str_radix(&persistence_core::unique_token()[16..], 16).unwrap()
-}
+use common::fresh_path;
 
 async fn adapter(setup: &conformance::Setup) -> SqliteAdapter {
     let builder = SqliteAdapter::builder(fresh_path("suite")).clock(Arc::new(setup.clock.clone()));
