@@ -214,8 +214,10 @@ async fn skill_id_from_the_builder_is_enforced() {
 /// Every conversation, twice at once, on a SQLite file: what the binaries use by default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_scenarios_on_sqlite() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("scenarios-{}", &persistence_core::unique_token()[12..]));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "scenarios-{}",
+        &persistence_core::unique_token()[12..]
+    ));
     let store = persistence_sqlite::SqliteAdapter::builder(dir.join("skills.sqlite3"))
         .create_directories(true)
         .open()
