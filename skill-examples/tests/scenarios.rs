@@ -212,7 +212,7 @@ async fn skill_id_from_the_builder_is_enforced() {
 }
 
 /// Every conversation, twice at once, on a SQLite file: what the binaries use by default.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn all_scenarios_on_sqlite() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "scenarios-{}",
