@@ -60,8 +60,8 @@
 //! Connections: up to [`DEFAULT_MAX_CONNECTIONS`] per adapter (configurable), opened when
 //! needed and kept with their prepared statements; every call runs on Tokio's blocking threads
 //! (`spawn_blocking`), never on the async workers. Writes of one adapter queue behind each other
-//! in the adapter (in order, without waking) before they ask SQLite for its lock; readers use the
-//! other connections at the same time.
+//! in the adapter (in order, without polling SQLite's lock) before they ask SQLite for it;
+//! readers use the other connections at the same time.
 //!
 //! ## Crash safety
 //!
