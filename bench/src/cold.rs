@@ -1,6 +1,6 @@
 //! Cold start: a fresh process (this binary with `--cold-start`) that builds the SDK config,
-//! the client and the adapter, and saves one turn of a returning user, as a Lambda cold start
-//! does. It reports the time from its spawn to the saved turn and its peak memory.
+//! the client and the adapter (for SQLite: opens the database file), and saves one turn of a
+//! returning user, as a Lambda cold start does. It reports the time from its spawn to the saved turn and its peak memory.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use persistence_core::{Attributes, PersistenceAdapter};
 use persistence_dynamodb::DynamoDbAdapter;
 use persistence_memory::MemoryAdapter;
 use persistence_s3::S3Adapter;
+use persistence_sqlite::SqliteAdapter;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::median;
@@ -86,6 +87,9 @@ pub fn child(entered_main: Instant, args: &[String]) -> Result<(), BoxError> {
                 m.seed(key.clone(), Attributes::from(sample_map(1024)));
                 Arc::new(m)
             }
+            // The database file the parent seeded: opening it (schema check included) is
+            // part of the cold start.
+            Backend::Sqlite => Arc::new(SqliteAdapter::open(&name).await?),
             Backend::DynamoDb => {
                 let conf = sdk_config(&target).await;
                 Arc::new(

@@ -1,7 +1,7 @@
 //! `persistence-bench`: what a skill turn costs with each persistence backend.
 //!
 //! ```text
-//! cargo run --release -p persistence-bench                 # ~2.5 min: memory, DynamoDB, S3
+//! cargo run --release -p persistence-bench                 # ~2.5 min: memory, SQLite, DynamoDB, S3
 //! cargo run --release -p persistence-bench -- --quick      # ~30 s smoke run
 //! cargo run --release -p persistence-bench -- --help
 //! ```
@@ -40,6 +40,7 @@ use persistence_core::{Attributes, PersistenceAdapter, SaveMode};
 use persistence_dynamodb::DynamoDbAdapter;
 use persistence_memory::MemoryAdapter;
 use persistence_s3::S3Adapter;
+use persistence_sqlite::SqliteAdapter;
 use serde::Serialize;
 
 use crate::counting::RequestCounter;
@@ -58,6 +59,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Backend {
     /// `persistence-memory`.
     Memory,
+    /// `persistence-sqlite`, on a file in a temporary directory.
+    Sqlite,
     /// `persistence-dynamodb`.
     DynamoDb,
     /// `persistence-s3`.
@@ -65,10 +68,11 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// `memory`, `dynamodb`, `s3`.
+    /// `memory`, `sqlite`, `dynamodb`, `s3`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Memory => "memory",
+            Backend::Sqlite => "sqlite",
             Backend::DynamoDb => "dynamodb",
             Backend::S3 => "s3",
         }
@@ -76,6 +80,11 @@ impl Backend {
 
     /// Whether it needs DynamoDB or S3.
     pub fn is_cloud(self) -> bool {
+        matches!(self, Backend::DynamoDb | Backend::S3)
+    }
+
+    /// Whether what it stores outlives the process (a cold start then reads a stored user).
+    pub fn persists(self) -> bool {
         self != Backend::Memory
     }
 }
@@ -85,9 +94,12 @@ impl FromStr for Backend {
     fn from_str(s: &str) -> Result<Self, BoxError> {
         match s {
             "memory" => Ok(Backend::Memory),
+            "sqlite" => Ok(Backend::Sqlite),
             "dynamodb" => Ok(Backend::DynamoDb),
             "s3" => Ok(Backend::S3),
-            other => Err(format!("unknown backend `{other}` (memory, dynamodb, s3)").into()),
+            other => {
+                Err(format!("unknown backend `{other}` (memory, sqlite, dynamodb, s3)").into())
+            }
         }
     }
 }
@@ -100,7 +112,8 @@ usage: cargo run --release -p persistence-bench -- [options]
 
   --quick             ~30 s smoke run (short phases, 3 cold starts)
   --json FILE         also write every figure as JSON to FILE
-  --backends LIST     comma-separated: memory,dynamodb,s3 (default: all three)
+  --backends LIST     comma-separated: memory,sqlite,dynamodb,s3 (default: all four;
+                      memory,sqlite needs no emulator)
   --duration SECS     measured time per phase (default 5, quick 1)
   --cold-runs N       cold starts per backend (default 7, quick 3)
   --skip-conversion   do not measure conversion throughput
@@ -144,7 +157,12 @@ impl Options {
     fn parse(args: &[String]) -> Result<Option<Self>, BoxError> {
         let mut quick = false;
         let mut json = None;
-        let mut backends = vec![Backend::Memory, Backend::DynamoDb, Backend::S3];
+        let mut backends = vec![
+            Backend::Memory,
+            Backend::Sqlite,
+            Backend::DynamoDb,
+            Backend::S3,
+        ];
         let mut duration = None;
         let mut cold_runs = None;
         let mut conversion = true;
@@ -297,6 +315,7 @@ fn bench(args: &[String]) -> Result<(), BoxError> {
     };
     let result = rt.block_on(measure(&opts, target.as_ref()));
     drop(rt);
+    let _ = std::fs::remove_dir_all(sqlite_dir());
     if let Some(mut ls) = localstack.take() {
         ls.stop();
     }
@@ -329,6 +348,11 @@ struct Setup {
     name: String,
 }
 
+/// Where the SQLite row's database lives (removed at the end).
+fn sqlite_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("persistence-bench-sqlite-{}", std::process::id()))
+}
+
 async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup>, BoxError> {
     let target = match (backend, target) {
         (Backend::Memory, _) => {
@@ -339,13 +363,26 @@ async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup
                 name: String::new(),
             }));
         }
+        (Backend::Sqlite, _) => {
+            let path = sqlite_dir().join("bench.sqlite3");
+            let adapter = SqliteAdapter::builder(&path)
+                .create_directories(true)
+                .open()
+                .await?;
+            return Ok(Some(Setup {
+                adapter: Arc::new(adapter),
+                raw: None,
+                counting: None,
+                name: path.to_string_lossy().into_owned(),
+            }));
+        }
         (_, Some(t)) => t,
         (_, None) => return Err("no DynamoDB/S3 target".into()),
     };
     let conf = sdk_config(target).await;
     let counter = RequestCounter::default();
     match backend {
-        Backend::Memory => Ok(None),
+        Backend::Memory | Backend::Sqlite => Ok(None),
         Backend::DynamoDb => {
             let table = match target {
                 Target::Emulator { .. } => unique_name("ddb"),
@@ -472,7 +509,7 @@ async fn measure(opts: &Options, target: Option<&Target>) -> Result<Report, BoxE
 
         // Cold start first, while nothing else is running.
         let cold_keys = keys("cold", opts.cold_runs + 1);
-        if backend.is_cloud() {
+        if backend.persists() {
             seed(&s.adapter, &cold_keys).await?;
             remember(&cold_keys);
         }
@@ -647,7 +684,7 @@ async fn canned_stores(backend: Backend) -> Result<Option<(Store, Store)>, BoxEr
     let conf = sdk_config(&nowhere).await;
     let attrs = sample_map(1024);
     Ok(match backend {
-        Backend::Memory => None,
+        Backend::Memory | Backend::Sqlite => None,
         Backend::DynamoDb => {
             let client = aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(&conf)

@@ -571,8 +571,8 @@ impl Report {
         }
         if let Some(c) = self.cold.first() {
             t.note(format!(
-                "A fresh process of this binary ({:.1} MB) per run: tokio runtime, SDK config, client, adapter, then \
-                 get + change + save of a returning user's ~1 KB map. spawn→saved is measured from the parent's \
+                "A fresh process of this binary ({:.1} MB) per run: tokio runtime, SDK config, client, adapter (SQLite: \
+                 opening the database file, schema check included), then get + change + save of a returning user's ~1 KB map. spawn→saved is measured from the parent's \
                  spawn call; setup/get/save are medians inside the child; peak RSS is the child's VmHWM after the \
                  save. One unmeasured run first warms the page cache. Against an emulator over plain HTTP: no TLS \
                  handshake (real AWS adds one).",

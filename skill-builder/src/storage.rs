@@ -1,14 +1,20 @@
 //! Picking the persistence backend from the environment, as Alexa-hosted skills and local runs
 //! need.
 //!
-//! `SKILL_PERSISTENCE` names the backend: `memory`, `dynamodb` or `s3`. When it is unset (or
-//! empty): DynamoDB if `DYNAMODB_PERSISTENCE_TABLE_NAME` is set (what Alexa-hosted skills get),
-//! else S3 if `S3_PERSISTENCE_BUCKET` is set, else memory, except inside AWS Lambda (see
-//! [`in_lambda`]): there, a forgotten variable would silently keep every user's attributes in
-//! one short-lived instance, so memory must be asked for with `SKILL_PERSISTENCE=memory` and
-//! the choice is otherwise an [`Error::NotConfigured`] naming the variables to set. Each backend
-//! is compiled in by the skill-builder feature of the same name (`memory` is on by default);
-//! asking for one whose feature is off is an [`Error::NotConfigured`] naming the feature.
+//! `SKILL_PERSISTENCE` names the backend: `memory`, `dynamodb`, `s3` or `sqlite`. When it is
+//! unset (or empty): DynamoDB if `DYNAMODB_PERSISTENCE_TABLE_NAME` is set (the variable names of
+//! Alexa-hosted skills, kept for compatibility), else S3 if `S3_PERSISTENCE_BUCKET` is set, else
+//! SQLite if `SQLITE_PERSISTENCE_PATH` (the database file) is set, else memory, except inside
+//! AWS Lambda (see [`in_lambda`]): there, a forgotten variable would silently keep every user's
+//! attributes in one short-lived instance, so memory must be asked for with
+//! `SKILL_PERSISTENCE=memory` and the choice is otherwise an [`Error::NotConfigured`] naming the
+//! variables to set. Each backend is compiled in by the skill-builder feature of the same name
+//! (`memory` is on by default); asking for one whose feature is off is an
+//! [`Error::NotConfigured`] naming the feature.
+//!
+//! [`local_adapter_from_env`] is the same for a skill run on a developer's machine, except that
+//! when nothing is set it keeps the data in a SQLite file at [`local_data_path`] (feature
+//! `sqlite`), so the skill remembers its users from one run to the next.
 //!
 //! ```
 //! use skill_builder::storage::Backend;
@@ -44,6 +50,8 @@ pub const SKILL_PERSISTENCE: &str = "SKILL_PERSISTENCE";
 pub const DYNAMODB_TABLE_VAR: &str = "DYNAMODB_PERSISTENCE_TABLE_NAME";
 /// The variable Alexa-hosted skills get with their S3 bucket's name.
 pub const S3_BUCKET_VAR: &str = "S3_PERSISTENCE_BUCKET";
+/// The variable naming the SQLite database file.
+pub const SQLITE_PATH_VAR: &str = "SQLITE_PERSISTENCE_PATH";
 
 /// The variable AWS Lambda sets to the address of its runtime API (and so does
 /// `cargo lambda watch`): its presence is how a process knows it runs as a Lambda function.
@@ -79,6 +87,8 @@ pub enum Backend {
     DynamoDb,
     /// Amazon S3 (`persistence-s3`).
     S3,
+    /// A SQLite database file (`persistence-sqlite`).
+    Sqlite,
 }
 
 impl fmt::Display for Backend {
@@ -87,6 +97,7 @@ impl fmt::Display for Backend {
             Backend::Memory => "memory",
             Backend::DynamoDb => "dynamodb",
             Backend::S3 => "s3",
+            Backend::Sqlite => "sqlite",
         })
     }
 }
@@ -113,14 +124,17 @@ impl Backend {
                 "memory" => Ok(Backend::Memory),
                 "dynamodb" => Ok(Backend::DynamoDb),
                 "s3" => Ok(Backend::S3),
+                "sqlite" => Ok(Backend::Sqlite),
                 _ => Err(Error::NotConfigured {
                     what: format!(
-                        "{SKILL_PERSISTENCE}={v:?} names no backend; use memory, dynamodb or s3"
+                        "{SKILL_PERSISTENCE}={v:?} names no backend; use memory, dynamodb, s3 \
+                         or sqlite"
                     ),
                 }),
             },
             None if set(DYNAMODB_TABLE_VAR).is_some() => Ok(Backend::DynamoDb),
             None if set(S3_BUCKET_VAR).is_some() => Ok(Backend::S3),
+            None if set(SQLITE_PATH_VAR).is_some() => Ok(Backend::Sqlite),
             None if in_lambda(&lookup) => Err(Error::NotConfigured {
                 what: format!(
                     "running in AWS Lambda ({LAMBDA_RUNTIME_API_VAR} is set) with no persistence \
@@ -162,6 +176,18 @@ impl Backend {
                 tracing::info!(resource = %adapter.describe(), "persistent attributes in S3");
                 Ok(adapter)
             }
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                let path = std::env::var_os(SQLITE_PATH_VAR)
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| Error::NotConfigured {
+                        what: format!(
+                            "the sqlite persistence backend needs {SQLITE_PATH_VAR}, the path of \
+                             the database file"
+                        ),
+                    })?;
+                sqlite_adapter(std::path::PathBuf::from(path), false).await
+            }
             #[allow(unreachable_patterns)]
             other => Err(Error::NotConfigured {
                 what: format!(
@@ -189,6 +215,120 @@ pub async fn adapter_from_env() -> Result<Arc<dyn PersistenceAdapter>, Error> {
     let backend = Backend::from_env()?;
     tracing::debug!(%backend, "persistence backend chosen from the environment");
     backend.adapter().await
+}
+
+#[cfg(feature = "sqlite")]
+async fn sqlite_adapter(
+    path: std::path::PathBuf,
+    create_directories: bool,
+) -> Result<Arc<dyn PersistenceAdapter>, Error> {
+    let adapter: Arc<dyn PersistenceAdapter> = Arc::new(
+        persistence_sqlite::SqliteAdapter::builder(path)
+            .create_directories(create_directories)
+            .open()
+            .await?,
+    );
+    tracing::info!(resource = %adapter.describe(), "persistent attributes in SQLite");
+    Ok(adapter)
+}
+
+/// Whether any of the variables that pick a backend is set (not blank).
+fn configured(lookup: &impl Fn(&str) -> Option<String>) -> bool {
+    [
+        SKILL_PERSISTENCE,
+        DYNAMODB_TABLE_VAR,
+        S3_BUCKET_VAR,
+        SQLITE_PATH_VAR,
+    ]
+    .iter()
+    .any(|name| lookup(name).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// Where a local run of the skill `app` keeps its data when nothing is configured:
+/// `$XDG_DATA_HOME/alexa-persistence/<app>.sqlite3`, or
+/// `$HOME/.local/share/alexa-persistence/<app>.sqlite3` when `XDG_DATA_HOME` is unset (or not
+/// absolute, as the XDG specification says). Characters other than letters, digits, `-`, `_`
+/// and `.` in `app` become `_`.
+///
+/// ```
+/// use std::path::Path;
+/// let env = |name: &str| (name == "HOME").then(|| "/home/ada".to_owned());
+/// let path = skill_builder::storage::local_data_path_with("cat-facts", env)?;
+/// assert_eq!(path, Path::new("/home/ada/.local/share/alexa-persistence/cat-facts.sqlite3"));
+/// # Ok::<(), persistence_core::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotConfigured`] when neither `XDG_DATA_HOME` nor `HOME` is set.
+pub fn local_data_path_with(
+    app: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<std::path::PathBuf, Error> {
+    use std::path::PathBuf;
+    let absolute = |name: &str| lookup(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let base = match (absolute("XDG_DATA_HOME"), absolute("HOME")) {
+        (Some(xdg), _) => xdg,
+        (None, Some(home)) => home.join(".local").join("share"),
+        (None, None) => {
+            return Err(Error::NotConfigured {
+                what: format!(
+                    "neither XDG_DATA_HOME nor HOME is set, so there is no place for a local \
+                     database; set {SQLITE_PATH_VAR} (or {SKILL_PERSISTENCE}=memory)"
+                ),
+            });
+        }
+    };
+    let name: String = app
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(base
+        .join("alexa-persistence")
+        .join(format!("{name}.sqlite3")))
+}
+
+/// [`local_data_path_with`] from the process environment.
+///
+/// # Errors
+/// [`Error::NotConfigured`] when neither `XDG_DATA_HOME` nor `HOME` is set.
+pub fn local_data_path(app: &str) -> Result<std::path::PathBuf, Error> {
+    local_data_path_with(app, |name| std::env::var(name).ok())
+}
+
+/// The persistence adapter for a local run of the skill `app` (a developer's machine, a demo):
+/// what the environment asks for, as [`adapter_from_env`]; when it asks for nothing, a SQLite
+/// database at [`local_data_path`] (its directory created if missing), so the skill remembers
+/// its users from one run to the next. Without the `sqlite` feature, memory.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), persistence_core::Error> {
+/// let adapter = skill_builder::storage::local_adapter_from_env("my-skill").await?;
+/// println!("persistent attributes in {}", adapter.describe());
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`adapter_from_env`]; also [`Error::NotConfigured`] when the local database cannot be
+/// placed or created (no `HOME`, a directory without permission).
+pub async fn local_adapter_from_env(app: &str) -> Result<Arc<dyn PersistenceAdapter>, Error> {
+    if configured(&|name: &str| std::env::var(name).ok()) {
+        return adapter_from_env().await;
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        sqlite_adapter(local_data_path(app)?, true).await
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = app;
+        Backend::Memory.adapter().await
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +429,69 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_is_chosen_by_name_or_by_its_path_variable() {
+        let e = env(&[("SKILL_PERSISTENCE", "SQLite")]);
+        assert_eq!(Backend::choose(e).unwrap(), Backend::Sqlite);
+        let e = env(&[("SQLITE_PERSISTENCE_PATH", "/tmp/a.sqlite3")]);
+        assert_eq!(Backend::choose(e).unwrap(), Backend::Sqlite);
+        // The Alexa-hosted variables come first; an explicit choice wins over all.
+        let e = env(&[
+            ("SQLITE_PERSISTENCE_PATH", "/tmp/a.sqlite3"),
+            ("S3_PERSISTENCE_BUCKET", "b"),
+        ]);
+        assert_eq!(Backend::choose(e).unwrap(), Backend::S3);
+        let e = env(&[
+            ("SQLITE_PERSISTENCE_PATH", "/tmp/a.sqlite3"),
+            ("SKILL_PERSISTENCE", "memory"),
+        ]);
+        assert_eq!(Backend::choose(e).unwrap(), Backend::Memory);
+        assert_eq!(Backend::Sqlite.to_string(), "sqlite");
+    }
+
+    #[test]
+    fn local_data_path_follows_xdg_then_home() {
+        let p = local_data_path_with(
+            "cafe",
+            env(&[("XDG_DATA_HOME", "/data/x"), ("HOME", "/home/h")]),
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            std::path::Path::new("/data/x/alexa-persistence/cafe.sqlite3")
+        );
+        // A relative XDG_DATA_HOME is ignored, as the XDG specification says.
+        let p = local_data_path_with(
+            "my skill/../x",
+            env(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/h")]),
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            std::path::Path::new("/home/h/.local/share/alexa-persistence/my_skill_.._x.sqlite3")
+        );
+        match local_data_path_with("cafe", env(&[])) {
+            Err(Error::NotConfigured { what }) => {
+                assert!(what.contains("SQLITE_PERSISTENCE_PATH"), "{what}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn any_backend_variable_counts_as_configured() {
+        assert!(!configured(&env(&[])));
+        assert!(!configured(&env(&[("SKILL_PERSISTENCE", " ")])));
+        for var in [
+            SKILL_PERSISTENCE,
+            DYNAMODB_TABLE_VAR,
+            S3_BUCKET_VAR,
+            SQLITE_PATH_VAR,
+        ] {
+            assert!(configured(&env(&[(var, "x")])), "{var}");
+        }
+    }
+
+    #[test]
     fn unknown_backend_is_a_clear_error() {
         let e = env(&[("SKILL_PERSISTENCE", "redis")]);
         match Backend::choose(e) {
@@ -318,6 +521,46 @@ mod tests {
             Err(Error::NotConfigured { what }) => assert!(what.contains("`s3`"), "{what}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    #[tokio::test]
+    async fn sqlite_without_its_feature_names_the_feature() {
+        match Backend::Sqlite.adapter().await {
+            Err(Error::NotConfigured { what }) => assert!(what.contains("`sqlite`"), "{what}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_adapter_opens_the_file_and_names_it() {
+        let dir = std::env::temp_dir().join(format!(
+            "skill-builder-sqlite-{}",
+            persistence_core::unique_token()
+        ));
+        let path = dir.join("nested").join("skill.sqlite3");
+        // Missing directory: an error naming the path, unless asked to create it.
+        match sqlite_adapter(path.clone(), false).await {
+            Err(Error::NotConfigured { what }) => {
+                assert!(what.contains(&path.display().to_string()), "{what}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let a = sqlite_adapter(path.clone(), true).await.unwrap();
+        assert!(a.describe().contains(&path.display().to_string()));
+        a.save(
+            "k",
+            &persistence_core::Attributes::new(),
+            persistence_core::SaveMode::CreateOnly,
+        )
+        .await
+        .unwrap();
+        drop(a);
+        let again = sqlite_adapter(path, false).await.unwrap();
+        assert!(again.get("k").await.unwrap().is_some());
+        drop(again);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[cfg(feature = "memory")]

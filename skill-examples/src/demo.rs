@@ -231,6 +231,7 @@ pub async fn run_script(
     interpret: fn(&str) -> Utterance,
     out: &mut dyn Write,
 ) -> Result<(), DemoError> {
+    remembered(skill, sessions, out).await?;
     let mut users: Vec<&str> = Vec::new();
     for (n, session) in sessions.iter().enumerate() {
         // Users are named by order of appearance: A, B, ...
@@ -241,11 +242,7 @@ pub async fn run_script(
                 users.push(session.user);
                 users.len() - 1
             });
-        let label = u8::try_from(index)
-            .ok()
-            .and_then(|i| b'A'.checked_add(i))
-            .filter(u8::is_ascii_uppercase)
-            .map_or_else(|| format!("#{}", index + 1), |c| char::from(c).to_string());
+        let label = user_label(index);
         writeln!(out, "=== Session {} (user {label}) ===", n + 1)?;
         let mut conversation = Conversation::new(skill).user(session.user);
         for line in session.lines {
@@ -254,6 +251,53 @@ pub async fn run_script(
                 break;
             };
             print_turn(out, &conversation, &turn).await?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Users named by order of appearance in `sessions`: A, B, ...
+fn user_label(index: usize) -> String {
+    u8::try_from(index)
+        .ok()
+        .and_then(|i| b'A'.checked_add(i))
+        .filter(u8::is_ascii_uppercase)
+        .map_or_else(|| format!("#{}", index + 1), |c| char::from(c).to_string())
+}
+
+/// Prints what is already stored for the script's users (from an earlier run, when the storage
+/// outlives the process), or nothing when nothing is.
+async fn remembered(
+    skill: &Skill,
+    sessions: &[ScriptedSession<'_>],
+    out: &mut dyn Write,
+) -> Result<(), DemoError> {
+    let mut users: Vec<&str> = Vec::new();
+    for session in sessions {
+        if !users.contains(&session.user) {
+            users.push(session.user);
+        }
+    }
+    let mut lines = Vec::new();
+    for (index, user) in users.iter().enumerate() {
+        let stored = Conversation::new(skill)
+            .user(*user)
+            .stored_attributes()
+            .await?;
+        if let Some(attrs) = stored {
+            let sorted: std::collections::BTreeMap<_, _> = attrs.iter().collect();
+            lines.push(format!(
+                "        user {}: {}",
+                user_label(index),
+                serde_json::to_string(&sorted).map_err(io::Error::other)?
+            ));
+        }
+    }
+    if !lines.is_empty() {
+        writeln!(out, "Remembered from an earlier run:")?;
+        for line in lines {
+            writeln!(out, "{line}")?;
         }
         writeln!(out)?;
     }
@@ -361,10 +405,13 @@ fn usage(name: &str) -> String {
          --lambda        run as an AWS Lambda function (feature `lambda`); the default when\n\
          \x20               AWS_LAMBDA_RUNTIME_API is set, as it is in Lambda\n\
          \n\
-         Storage: SKILL_PERSISTENCE=memory|dynamodb|s3, or DYNAMODB_PERSISTENCE_TABLE_NAME /\n\
-         S3_PERSISTENCE_BUCKET; memory when none is set, except in Lambda, where memory needs\n\
-         SKILL_PERSISTENCE=memory. ALEXA_SKILL_ID, when set, makes the skill refuse requests\n\
-         for other skills. Logs: RUST_LOG (default warn)."
+         Storage: SKILL_PERSISTENCE=memory|dynamodb|s3|sqlite, or DYNAMODB_PERSISTENCE_TABLE_NAME /\n\
+         S3_PERSISTENCE_BUCKET / SQLITE_PERSISTENCE_PATH. When none is set, a SQLite file at\n\
+         $XDG_DATA_HOME/alexa-persistence/{name}.sqlite3 (~/.local/share/... without\n\
+         XDG_DATA_HOME), so a second run remembers (memory without the `sqlite` feature); in\n\
+         Lambda a backend must be set (SKILL_PERSISTENCE=memory to keep memory on purpose).\n\
+         ALEXA_SKILL_ID, when set, makes the skill refuse requests for other skills. Logs:\n\
+         RUST_LOG (default warn)."
     )
 }
 
@@ -409,7 +456,13 @@ pub async fn run_cli(app: App) -> ExitCode {
         }
     }
 
-    let adapter = match skill_builder::storage::adapter_from_env().await {
+    // Local runs remember their users in a file; a Lambda function gets what it is configured
+    // with (memory when nothing is).
+    let adapter = match &mode {
+        Mode::Lambda => skill_builder::storage::adapter_from_env().await,
+        _ => skill_builder::storage::local_adapter_from_env(app.name).await,
+    };
+    let adapter = match adapter {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{}: cannot set up persistence: {e}", app.name);
@@ -423,6 +476,13 @@ pub async fn run_cli(app: App) -> ExitCode {
         builder = builder.with_skill_id(id.trim());
     }
     let skill = builder.build();
+    if !matches!(mode, Mode::Script) {
+        eprintln!(
+            "{}: persistent attributes in {}",
+            app.name,
+            adapter.describe()
+        );
+    }
 
     let result: Result<(), Box<dyn std::error::Error>> = match mode {
         Mode::Script => {

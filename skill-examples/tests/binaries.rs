@@ -1,14 +1,17 @@
-//! The `cat-facts` and `cafe` binaries: scripted demo, interactive mode, and configuration errors.
+//! The `cat-facts` and `cafe` binaries: scripted demo, interactive mode, configuration errors,
+//! and runs that remember (the SQLite file local runs keep when nothing is configured).
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] functions
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-const PERSISTENCE_VARS: [&str; 8] = [
+const PERSISTENCE_VARS: [&str; 9] = [
     "SKILL_PERSISTENCE",
     "DYNAMODB_PERSISTENCE_TABLE_NAME",
     "S3_PERSISTENCE_BUCKET",
+    "SQLITE_PERSISTENCE_PATH",
     "ALEXA_SKILL_ID",
     "AWS_LAMBDA_RUNTIME_API",
     "AWS_LAMBDA_FUNCTION_NAME",
@@ -16,12 +19,24 @@ const PERSISTENCE_VARS: [&str; 8] = [
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
 ];
 
+/// A data directory of its own (for `XDG_DATA_HOME`), so that no run sees another's data.
+fn fresh_data_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "binaries-{}",
+        &persistence_core::unique_token()[12..]
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn command(bin: &str) -> Command {
     let mut cmd = Command::new(bin);
     for var in PERSISTENCE_VARS {
         cmd.env_remove(var);
     }
     cmd.env("RUST_LOG", "warn");
+    // A run of its own unless the test passes XDG_DATA_HOME itself.
+    cmd.env("XDG_DATA_HOME", fresh_data_dir());
     cmd
 }
 
@@ -48,7 +63,12 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn cat_facts_scripted_demo_runs_to_the_end_on_memory() {
-    let out = run(env!("CARGO_BIN_EXE_cat-facts"), &[], "", &[]);
+    let out = run(
+        env!("CARGO_BIN_EXE_cat-facts"),
+        &[],
+        "",
+        &[("SKILL_PERSISTENCE", "memory")],
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(
@@ -221,6 +241,158 @@ fn s3_without_a_bucket_names_the_variable() {
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("S3_PERSISTENCE_BUCKET"), "{stderr}");
+}
+
+/// The scripted demo run twice with nothing configured, on one data directory: the second run
+/// says what it remembers and greets user A as a returning visitor.
+#[cfg(feature = "sqlite")]
+#[test]
+fn cat_facts_run_twice_remembers_the_user() {
+    let data = fresh_data_dir();
+    let data_dir = data.to_str().unwrap();
+    let db = data.join("alexa-persistence").join("cat-facts.sqlite3");
+    let first = run(
+        env!("CARGO_BIN_EXE_cat-facts"),
+        &[],
+        "",
+        &[("XDG_DATA_HOME", data_dir)],
+    );
+    let stdout = text(&first.stdout);
+    assert!(first.status.success(), "{stdout}\n{}", text(&first.stderr));
+    assert!(
+        stdout.contains(&format!(
+            "persistent attributes in SQLite database '{}'",
+            db.display()
+        )),
+        "{stdout}"
+    );
+    assert!(db.is_file(), "no database at {}", db.display());
+    assert!(!stdout.contains("Remembered"), "{stdout}");
+    assert!(stdout.contains("Alexa:  Welcome to Cat Facts!"), "{stdout}");
+
+    let second = run(
+        env!("CARGO_BIN_EXE_cat-facts"),
+        &[],
+        "",
+        &[("XDG_DATA_HOME", data_dir)],
+    );
+    let stdout = text(&second.stdout);
+    assert!(
+        second.status.success(),
+        "{stdout}\n{}",
+        text(&second.stderr)
+    );
+    let expected = [
+        "Remembered from an earlier run:",
+        "user A: {\"facts_index\":7,\"visits\":2}",
+        "=== Session 1 (user A) ===",
+        "Alexa:  Welcome back to Cat Facts! This is your visit number 3. Last time you heard fact \
+         number 8. Would you like to hear fact number 9?",
+    ];
+    let mut rest = stdout.as_str();
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("missing {line:?} (in order) in\n{stdout}"));
+        rest = &rest[at + line.len()..];
+    }
+    assert!(!stdout.contains("Welcome to Cat Facts!"), "{stdout}");
+}
+
+/// The cafe run twice: the newcomer of the first run has a usual order in the second.
+#[cfg(feature = "sqlite")]
+#[test]
+fn cafe_run_twice_remembers_the_usual_order() {
+    let data = fresh_data_dir();
+    let env = [("XDG_DATA_HOME", data.to_str().unwrap())];
+    let first = run(env!("CARGO_BIN_EXE_cafe"), &[], "", &env);
+    let stdout = text(&first.stdout);
+    assert!(first.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("It seems like you are coming to this store for the first time!"),
+        "{stdout}"
+    );
+
+    let second = run(env!("CARGO_BIN_EXE_cafe"), &[], "", &env);
+    let stdout = text(&second.stdout);
+    assert!(second.status.success(), "{stdout}");
+    for line in [
+        "Remembered from an earlier run:",
+        "user A: {\"drink\":\"coffee\"}",
+        "user B: {\"drink\":\"green tea\",\"size\":\"large\"}",
+        "Alexa:  Got it. I will make your usual large green tea!",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("coming to this store for the first time"),
+        "{stdout}"
+    );
+}
+
+/// Memory stays available: with SKILL_PERSISTENCE=memory nothing is kept between runs, and
+/// no database file is made.
+#[test]
+fn memory_forgets_between_runs() {
+    let data = fresh_data_dir();
+    let env = [
+        ("XDG_DATA_HOME", data.to_str().unwrap()),
+        ("SKILL_PERSISTENCE", "memory"),
+    ];
+    for _ in 0..2 {
+        let out = run(env!("CARGO_BIN_EXE_cat-facts"), &[], "", &env);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(stdout.contains("Alexa:  Welcome to Cat Facts!"), "{stdout}");
+        assert!(!stdout.contains("Remembered"), "{stdout}");
+    }
+    assert!(!data.join("alexa-persistence").exists());
+}
+
+/// SQLITE_PERSISTENCE_PATH picks the file; interactive mode says where the data is; a path
+/// in a missing directory is a clear error naming it.
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_path_variable_picks_the_file() {
+    let data = fresh_data_dir();
+    let db = data.join("mine.sqlite3");
+    let env = [("SQLITE_PERSISTENCE_PATH", db.to_str().unwrap())];
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &["--interactive", "--user", "amzn1.ask.account.PATHVAR"],
+        "a tea\nquit\n",
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("SQLite database '{}'", db.display())),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &["--interactive", "--user", "amzn1.ask.account.PATHVAR"],
+        "I'll have my usual\nquit\n",
+        &env,
+    );
+    assert!(
+        text(&out.stdout).contains("Got it. I will make your usual tea!"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let missing = data.join("no-such-dir").join("x.sqlite3");
+    let out = run(
+        env!("CARGO_BIN_EXE_cafe"),
+        &[],
+        "",
+        &[("SQLITE_PERSISTENCE_PATH", missing.to_str().unwrap())],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(text(&out.stdout).is_empty(), "no demo ran");
 }
 
 /// A runtime API address nothing listens on: the binaries below must stop before using it.

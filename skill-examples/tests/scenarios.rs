@@ -1,4 +1,4 @@
-//! The example conversations on the memory backend.
+//! The example conversations on the memory backend (and all of them once on SQLite).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -209,4 +209,25 @@ async fn skill_id_from_the_builder_is_enforced() {
         theirs.launch().await,
         Err(skill_builder::SkillError::SkillIdMismatch { .. })
     ));
+}
+
+/// Every conversation, twice at once, on a SQLite file: what the binaries use by default.
+#[tokio::test]
+async fn all_scenarios_on_sqlite() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "scenarios-{}",
+        &persistence_core::unique_token()[12..]
+    ));
+    let store = persistence_sqlite::SqliteAdapter::builder(dir.join("skills.sqlite3"))
+        .create_directories(true)
+        .open()
+        .await
+        .unwrap();
+    let adapter: Arc<dyn PersistenceAdapter> = Arc::new(store);
+    let (a, b) = tokio::join!(
+        scenarios::all(adapter.clone()),
+        scenarios::all(adapter.clone())
+    );
+    a.unwrap();
+    b.unwrap();
 }
