@@ -24,4 +24,6 @@
 pub mod cafe;
 pub mod cat_facts;
 pub mod demo;
+#[cfg(feature = "ha-relay")]
+pub mod ha_relay;
 pub mod scenarios;
