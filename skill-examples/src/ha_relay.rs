@@ -2,8 +2,8 @@
 //! binary `ha-relay`): the Rust counterpart of the small Python function Home Assistant's
 //! "Amazon Alexa Custom Skill" guide deploys.
 //!
-//! Each Alexa request is POSTed **unchanged** (the event's exact bytes) to
-//! `BASE_URL/api/alexa` with `Authorization: Bearer <token>`, where the token is the user's
+//! Each Alexa request is POSTed **unchanged** (the event's JSON text exactly as Lambda delivered
+//! it: key order, spacing, escapes, number text) to `BASE_URL/api/alexa` with `Authorization: Bearer <token>`, where the token is the user's
 //! account-linking access token (`context.System.user.accessToken`, else
 //! `session.user.accessToken`), or `LONG_LIVED_ACCESS_TOKEN` when the request carries none (for
 //! testing). Home Assistant's JSON answer is the skill's response, passed on as it came.
@@ -445,7 +445,7 @@ impl Relay {
     }
 
     /// What the Lambda function does per invocation: [`Relay::handle`] on the event's exact
-    /// bytes, within the configured timeout and the invocation's deadline (less
+    /// JSON text (whitespace around the value aside), within the configured timeout and the invocation's deadline (less
     /// [`DEADLINE_MARGIN`]).
     ///
     /// # Errors

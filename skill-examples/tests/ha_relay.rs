@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use skill_builder::ResponseEnvelope;
 use skill_builder::response::Card;
 use skill_examples::ha_relay::{
-    FAILED_SPEECH, LINK_ACCOUNT_SPEECH, RELINK_ACCOUNT_SPEECH, Relay, RelayConfig,
-    UNREACHABLE_SPEECH,
+    FAILED_SPEECH, LINK_ACCOUNT_SPEECH, MAX_RESPONSE_BYTES, RELINK_ACCOUNT_SPEECH, Relay,
+    RelayConfig, UNREACHABLE_SPEECH,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -130,6 +130,8 @@ enum Behaviour {
     Answer(u16, &'static str),
     /// Wait this long, then answer 200 with [`HA_ANSWER`].
     Slow(Duration),
+    /// Answer 200 with a valid envelope of this many bytes.
+    Big(usize),
 }
 
 /// One request the fake Home Assistant received.
@@ -194,10 +196,15 @@ async fn ha_handler(
         body: body.to_vec(),
     });
     let (status, body) = match state.behaviour {
-        Behaviour::Answer(status, body) => (status, body),
+        Behaviour::Answer(status, body) => (status, body.to_owned()),
         Behaviour::Slow(delay) => {
             tokio::time::sleep(delay).await;
-            (200, HA_ANSWER)
+            (200, HA_ANSWER.to_owned())
+        }
+        Behaviour::Big(size) => {
+            let head = r#"{"version": "1.0", "response": {}, "padding": ""#;
+            let padding = "x".repeat(size - head.len() - 2);
+            (200, format!("{head}{padding}\"}}"))
         }
     };
     (
@@ -486,6 +493,25 @@ async fn an_answer_that_is_not_a_response_envelope_is_an_apology() {
             .await;
         assert_says(&answer, FAILED_SPEECH, false);
     }
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_limit_is_an_apology() {
+    let relay_answers = |size| async move {
+        let ha = fake_ha(Behaviour::Big(size)).await;
+        relay(&ha.base_url)
+            .handle(&linked_request(&secret_token("BIG")))
+            .await
+    };
+    // At the limit it goes through; one byte more is refused.
+    let at_limit = relay_answers(MAX_RESPONSE_BYTES).await;
+    assert_eq!(at_limit["version"], "1.0");
+    assert_eq!(
+        at_limit["padding"].as_str().map(str::len),
+        Some(MAX_RESPONSE_BYTES - 49)
+    );
+    let over = relay_answers(MAX_RESPONSE_BYTES + 1).await;
+    assert_says(&over, FAILED_SPEECH, false);
 }
 
 #[tokio::test]
