@@ -690,10 +690,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 fn usage() -> String {
     format!(
-        "usage: ha-relay [--invoke FILE|-]\n\
+        "usage: ha-relay [--lambda | --invoke FILE|-]\n\
          \n\
-         Relays each Alexa request to Home Assistant's {API_PATH} as an AWS Lambda function (the\n\
-         default; Lambda starts the binary without arguments).\n\
+         Relays each Alexa request to Home Assistant's {API_PATH} as an AWS Lambda function.\n\
+         --lambda        serve Lambda (the default: Lambda starts the binary without arguments)\n\
          --invoke FILE   relay the Alexa request in FILE (- for standard input) once, print the\n\
          \x20               answer and exit: to try a Home Assistant without Lambda\n\
          \n\
