@@ -4,6 +4,8 @@
 #     event included);
 #   - deploy/sam/check_template.py: the role has exactly the README's IAM actions on the table
 #     only, the function, table and log group are as the README's "Deploying" section says;
+#   - deploy/sam/ha-relay.yaml (the Home Assistant relay) passes cfn-lint, and
+#     deploy/sam/check_ha_relay_template.py: logs-only role, the variables the relay reads;
 #   - deploy/ask/*/ask-resources.json point at an existing skill package.
 # The tools come from scripts/deploy-tools.sh (cached virtualenv).
 set -euo pipefail
@@ -18,6 +20,8 @@ t0=$SECONDS
 "$bin/cfn-lint" deploy/sam/template.yaml || die "cfn-lint found problems in deploy/sam/template.yaml"
 say "cfn-lint $("$bin/cfn-lint" --version | awk '{print $2}'): deploy/sam/template.yaml is valid"
 "$bin/python" deploy/sam/check_template.py || die "deploy/sam/template.yaml does not deploy the skill as intended"
+"$bin/cfn-lint" deploy/sam/ha-relay.yaml || die "cfn-lint found problems in deploy/sam/ha-relay.yaml"
+"$bin/python" deploy/sam/check_ha_relay_template.py || die "deploy/sam/ha-relay.yaml does not deploy the relay as intended"
 
 for resources in deploy/ask/*/ask-resources.json; do
   "$bin/python" - "$resources" <<'PY' || die "$resources"

@@ -30,10 +30,15 @@
 //! }
 //! ```
 
+/// What a failed invocation reports to Lambda: the error type of a [`run_lambda_fn`] handler
+/// must convert into it (`String`, `Box<dyn Error>`, `std::convert::Infallible` do).
+pub use lambda_runtime::Diagnostic;
+use lambda_runtime::service_fn;
 /// The event and context types [`handle_event`] takes, re-exported so that callers need no
 /// `lambda_runtime` dependency of their own.
 pub use lambda_runtime::{Context, LambdaEvent};
-use lambda_runtime::{Diagnostic, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::SkillError;
@@ -60,6 +65,54 @@ pub async fn run_lambda(skill: Skill) -> Result<(), lambda_runtime::Error> {
         async move { handle_event(&skill, event).await }
     }))
     .await
+}
+
+/// Runs the Lambda runtime loop with a plain JSON function as the handler, for functions that
+/// are not a [`Skill`]: a relay to another service, a proxy, a migration shim.
+///
+/// Each event is deserialized as `E` and the handler's answer is serialized from `R`. Take
+/// [`serde_json::Value`] for any JSON, or `Box<serde_json::value::RawValue>` (serde_json feature
+/// `raw_value`) to get the event's exact bytes, e.g. to forward them unchanged; an event that
+/// does not deserialize as `E` fails the invocation without calling `handler`. An `Err` from
+/// the handler is reported to Lambda as a failed invocation (Alexa then tells the user that the
+/// skill failed); a handler that always answers returns `Result<_, std::convert::Infallible>`.
+///
+/// Nothing of a [`Skill`] applies: no envelope parsing, no skill ID check (restrict the
+/// function's Alexa trigger to your skill ID), no handler chain, no persistence.
+/// `skill_examples::ha_relay` (the `ha-relay` example binary) is served this way.
+///
+/// ```no_run
+/// use std::convert::Infallible;
+/// use serde_json::{Value, json};
+/// use skill_builder::lambda::{LambdaEvent, run_lambda_fn};
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     run_lambda_fn(|event: LambdaEvent<Value>| async move {
+///         let kind = event.payload["request"]["type"].as_str().unwrap_or("?").to_owned();
+///         let speech = format!("<speak>A {kind}.</speak>");
+///         Ok::<_, Infallible>(json!({
+///             "version": "1.0",
+///             "response": {"outputSpeech": {"type": "SSML", "ssml": speech}}
+///         }))
+///     })
+///     .await
+/// }
+/// ```
+///
+/// # Errors
+/// As [`run_lambda`]: when not running inside AWS Lambda (checked first), or the runtime's
+/// errors.
+pub async fn run_lambda_fn<E, R, Err, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: FnMut(LambdaEvent<E>) -> Fut,
+    Fut: Future<Output = Result<R, Err>>,
+    E: DeserializeOwned,
+    R: Serialize,
+    Err: Into<Diagnostic> + std::fmt::Debug,
+{
+    check_lambda_environment(|name| std::env::var(name).ok())?;
+    lambda_runtime::run(service_fn(handler)).await
 }
 
 fn check_lambda_environment(

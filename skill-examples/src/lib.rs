@@ -6,6 +6,8 @@
 //! - [`cafe`]: the persistent cafe, "I'll have my usual" (saved explicitly).
 //! - [`scenarios`]: their conversations as checks on any persistence adapter.
 //! - [`demo`]: the terminal front of the `cat-facts` and `cafe` binaries.
+//! - `ha_relay` (feature `ha-relay`): not a skill but the `ha-relay` Lambda function, which
+//!   relays each Alexa request to Home Assistant and returns its answer.
 //!
 //! Each skill module exposes `skill(adapter)` and `builder(adapter)`:
 //!
@@ -24,4 +26,6 @@
 pub mod cafe;
 pub mod cat_facts;
 pub mod demo;
+#[cfg(feature = "ha-relay")]
+pub mod ha_relay;
 pub mod scenarios;
