@@ -580,7 +580,12 @@ async fn serve_lambda(_: Skill) -> Result<(), Box<dyn std::error::Error>> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // lambda_runtime logs each raw event at TRACE, access tokens and user IDs included: that
+    // one line stays off whatever RUST_LOG says (the ha-relay binary does the same).
+    if let Ok(directive) = "lambda_runtime::layers::api_response=debug".parse() {
+        filter = filter.add_directive(directive);
+    }
     // A second initialisation (never done here) would fail harmlessly.
     // No colour codes where nobody reads a terminal (CloudWatch keeps them verbatim).
     use std::io::IsTerminal;
