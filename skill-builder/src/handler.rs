@@ -55,6 +55,42 @@ pub struct HandlerInput {
     /// Where [`Skill::invoke_traced`](crate::Skill::invoke_traced) collects what the handlers
     /// look at; `None` on ordinary turns.
     trace: Option<Arc<Mutex<TurnTrace>>>,
+    /// Typed values interceptors leave for the handlers of this turn.
+    extensions: Extensions,
+}
+
+/// Typed values for one turn, one per type (see [`HandlerInput::extensions_mut`]).
+#[derive(Default)]
+pub struct Extensions(
+    std::collections::HashMap<std::any::TypeId, Box<dyn std::any::Any + Send + Sync>>,
+);
+
+impl Extensions {
+    /// Stores `value`, replacing any earlier value of its type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.0.insert(std::any::TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// The value of type `T`, if one was stored.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0
+            .get(&std::any::TypeId::of::<T>())
+            .and_then(|b| b.downcast_ref::<T>())
+    }
+
+    /// Takes the value of type `T` out, if one was stored.
+    pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
+        self.0
+            .remove(&std::any::TypeId::of::<T>())
+            .and_then(|b| b.downcast::<T>().ok())
+            .map(|b| *b)
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Extensions({} values)", self.0.len())
+    }
 }
 
 impl HandlerInput {
@@ -83,7 +119,19 @@ impl HandlerInput {
             envelope,
             response_builder: ResponseBuilder::new(),
             trace: None,
+            extensions: Extensions::default(),
         }
+    }
+
+    /// Typed values an interceptor left for this turn's handlers (a looked-up profile, a
+    /// client), one per type.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The turn's typed values, to add to.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
     }
 
     /// The same input, recording into `trace`.

@@ -80,9 +80,10 @@ pub use attributes::AttributesManager;
 pub use envelope::{Request, RequestEnvelope};
 pub use error::SkillError;
 pub use handler::{
-    BoxFuture, ExceptionHandler, HandlerInput, HandlerResult, RequestHandler, RequestInterceptor,
-    ResponseInterceptor, exception_handler, get_slot, get_slot_value, is_intent_name,
-    is_new_session, is_request_type, request_handler, request_interceptor, response_interceptor,
+    BoxFuture, ExceptionHandler, Extensions, HandlerInput, HandlerResult, RequestHandler,
+    RequestInterceptor, ResponseInterceptor, exception_handler, get_slot, get_slot_value,
+    is_intent_name, is_new_session, is_request_type, request_handler, request_interceptor,
+    response_interceptor,
 };
 pub use persistence_core::{
     Attributes, DeviceIdKey, Error as PersistenceError, Expiry, KeyGenerator, PersistenceAdapter,
@@ -114,10 +115,10 @@ pub mod prelude {
         Reply, SaveMode, Skill, SkillBuilder, SkillError, Turn, TurnResult, UserIdKey,
     };
 
-    #[cfg(feature = "memory")]
-    pub use crate::MemoryAdapter;
     #[cfg(feature = "dynamodb")]
     pub use crate::DynamoDbAdapter;
+    #[cfg(feature = "memory")]
+    pub use crate::MemoryAdapter;
     #[cfg(feature = "s3")]
     pub use crate::S3Adapter;
 }

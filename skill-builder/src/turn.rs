@@ -602,6 +602,33 @@ impl Turn {
         Ok(())
     }
 
+    /// Leaves `value` for the rest of this turn (one per type): what a `before` interceptor
+    /// found out (a linked profile, say) for the handler.
+    ///
+    /// ```
+    /// # use skill_builder::{SkillBuilder, Turn, TurnResult, HandlerError};
+    /// #[derive(Clone)]
+    /// struct Tier(&'static str);
+    /// let skill = SkillBuilder::new()
+    ///     .before(|turn: Turn| async move {
+    ///         turn.insert_extension(Tier("gold")).await;
+    ///         Ok::<_, HandlerError>(())
+    ///     })
+    ///     .on_launch(|turn: Turn| async move {
+    ///         let tier = turn.extension::<Tier>().await.map_or("none", |t| t.0);
+    ///         Ok::<_, HandlerError>(turn.speak(format!("Your tier: {tier}.")))
+    ///     })
+    ///     .build();
+    /// ```
+    pub async fn insert_extension<T: Send + Sync + 'static>(&self, value: T) {
+        self.input.lock().await.extensions_mut().insert(value);
+    }
+
+    /// A copy of the value of type `T` left for this turn, if any.
+    pub async fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.input.lock().await.extensions().get::<T>().cloned()
+    }
+
     /// A reply that says `ssml`.
     pub fn speak(&self, ssml: impl Into<String>) -> Reply {
         Reply::speak(ssml)

@@ -164,9 +164,16 @@ pub struct Remembered {
     pub visits: u32,
 }
 
-/// This turn's linked profile, or why there is none (kept in the request attributes).
-const PROFILE_ATTR: &str = "linked_profile";
-const PROBLEM_ATTR: &str = "linked_problem";
+/// What the `before` interceptor found out about the linked account this turn.
+#[derive(Clone, Debug)]
+enum Linked {
+    /// The linked user's name.
+    Name(String),
+    /// The provider refused the token: link again.
+    Expired,
+    /// The provider could not be asked.
+    Unavailable,
+}
 
 /// The persistence key of a linked account.
 pub fn linked_key(profile: &Profile) -> String {
@@ -201,47 +208,32 @@ async fn load_profile(turn: &Turn, profiles: &ProfileClient) -> Result<(), Handl
     let Some(token) = turn.envelope().user_access_token().map(str::to_owned) else {
         return Ok(());
     };
-    match profiles.profile(&token).await {
+    let linked = match profiles.profile(&token).await {
         Ok(profile) => {
             turn.use_persistence_key(linked_key(&profile)).await?;
-            let mut attributes = turn.attributes().await;
-            attributes.request_attributes_mut().insert(
-                PROFILE_ATTR.into(),
-                serde_json::json!({"sub": profile.sub, "name": profile.greeting_name()}),
-            );
+            Linked::Name(profile.greeting_name().to_owned())
         }
         Err(e) => {
             tracing::warn!(error = %e, "the linked profile could not be looked up");
-            let problem = match e {
-                ProfileError::Unauthorized => "relink",
-                ProfileError::Unavailable(_) => "unavailable",
-            };
-            turn.attributes()
-                .await
-                .request_attributes_mut()
-                .insert(PROBLEM_ATTR.into(), problem.into());
+            match e {
+                ProfileError::Unauthorized => Linked::Expired,
+                ProfileError::Unavailable(_) => Linked::Unavailable,
+            }
         }
-    }
+    };
+    turn.insert_extension(linked).await;
     Ok(())
 }
 
 /// The linked user's name this turn, or the reply to give instead.
 async fn linked_name(turn: &Turn) -> Result<String, Reply> {
-    let attributes = turn.attributes().await;
-    if let Some(name) = attributes
-        .request_attributes()
-        .get(PROFILE_ATTR)
-        .and_then(|p| p.get("name"))
-        .and_then(|n| n.as_str())
-    {
-        return Ok(name.to_owned());
-    }
-    Err(match attributes.request_attributes().get(PROBLEM_ATTR).and_then(|p| p.as_str()) {
-        Some("unavailable") => Reply::speak(
+    Err(match turn.extension::<Linked>().await {
+        Some(Linked::Name(name)) => return Ok(name),
+        Some(Linked::Unavailable) => Reply::speak(
             "Sorry, I can't reach your account right now. Please try again in a little while.",
         )
         .end_session(),
-        Some(_) => Reply::speak(
+        Some(Linked::Expired) => Reply::speak(
             "Your account link has expired. I've sent a card to the Alexa app to link it again.",
         )
         .link_account_card()

@@ -1,9 +1,8 @@
 //! The persistent cafe: order a drink, and next time just ask for "my usual".
 //!
-//! A port of the ASK SDK for Node.js S3 persistence sample. Persistent attributes (per user):
-//! `drink`, the last drink ordered, and `size` when one was given. They are saved explicitly
-//! (ASK style, [`save_persistent_attributes`](skill_builder::AttributesManager::save_persistent_attributes))
-//! when an order is taken; asking for the usual only reads them.
+//! A port of the ASK SDK for Node.js S3 persistence sample. Persistent state (per user):
+//! [`UsualOrder`], the last drink ordered and its size when one was given, as typed state saved
+//! after the response when an order changed it; asking for the usual only reads it.
 //!
 //! Interaction model: `OrderIntent` with slots `drink` (custom type `DrinkType`: coffee, tea,
 //! green tea, coke) and `size` (`SizeType`: small, medium, large), `MyUsualIntent` ("I'll have
@@ -30,12 +29,9 @@
 
 use std::sync::Arc;
 
-use persistence_core::PersistenceAdapter;
+use serde::{Deserialize, Serialize};
+use skill_builder::prelude::*;
 use skill_builder::response::escape_ssml;
-use skill_builder::{
-    HandlerInput, HandlerResult, RequestHandler, Skill, SkillBuilder, async_trait, is_intent_name,
-    is_request_type,
-};
 
 use crate::demo::{App, ScriptedSession, Utterance, normalize};
 
@@ -62,6 +58,18 @@ pub const FIRST_TIME: &str = "It seems like you are coming to this store for the
                               would you like to order? I have coffee, tea, green tea, and coke.";
 const ASK_DRINK: &str = "What would you like to drink?";
 
+/// What the cafe remembers about a user: the last order. Stored as the official SDK samples
+/// store it (`{"drink": "tea", "size": "large"}`), so their users' usual orders carry over.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UsualOrder {
+    /// The drink last ordered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drink: Option<String>,
+    /// Its size, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+}
+
 /// The skill, keeping the usual orders in `adapter`.
 pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Skill {
     builder(adapter).build()
@@ -71,83 +79,55 @@ pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Skill {
 pub fn builder(adapter: Arc<dyn PersistenceAdapter>) -> SkillBuilder {
     SkillBuilder::new()
         .with_persistence_adapter(adapter)
-        .add_request_handler_fn(
-            |i| is_request_type(i, "LaunchRequest"),
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak(WELCOME)
-                        .reprompt(ASK_DRINK)
-                        .get_response())
-                })
-            },
+        .on_launch(welcome)
+        .on_intent(ORDER_INTENT, order)
+        .on_intent(USUAL_INTENT, usual)
+        .on_intent("AMAZON.HelpIntent", help)
+        .on_intents(
+            [
+                "AMAZON.StopIntent",
+                "AMAZON.CancelIntent",
+                "AMAZON.NoIntent",
+                "AMAZON.NavigateHomeIntent",
+            ],
+            goodbye,
         )
-        .add_request_handler(Order)
-        .add_request_handler(Usual)
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.HelpIntent"),
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak(format!(
-                            "I can take your order. {MENU_SPEECH} You can also say: I'll have my \
-                             usual. What would you like?"
-                        ))
-                        .reprompt(ASK_DRINK)
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| {
-                is_intent_name(i, "AMAZON.StopIntent")
-                    || is_intent_name(i, "AMAZON.CancelIntent")
-                    || is_intent_name(i, "AMAZON.NoIntent")
-                    || is_intent_name(i, "AMAZON.NavigateHomeIntent")
-            },
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak("Goodbye! Come back soon.")
-                        .end_session()
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.FallbackIntent"),
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak(format!(
-                            "Sorry, I didn't get that. {MENU_SPEECH} What would you like?"
-                        ))
-                        .reprompt(ASK_DRINK)
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| is_request_type(i, "SessionEndedRequest"),
-            |i| Box::pin(async move { Ok(i.response_builder.get_response()) }),
-        )
-        .add_exception_handler_fn(
-            |_i, _error| true,
-            |i, error| {
-                let speech = if error.is_conflict() {
-                    "Sorry, your usual order changed on another device just now. Please order \
-                     again."
-                } else {
-                    "Sorry, something went wrong with your order. Please try again."
-                };
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak(speech)
-                        .reprompt(ASK_DRINK)
-                        .get_response())
-                })
-            },
-        )
+        .on_intent("AMAZON.FallbackIntent", did_not_get_it)
+        .on_error(sorry)
+}
+
+async fn welcome(turn: Turn) -> TurnResult {
+    Ok(turn.speak(WELCOME).reprompt(ASK_DRINK))
+}
+
+async fn help(turn: Turn) -> TurnResult {
+    Ok(turn
+        .speak(format!(
+            "I can take your order. {MENU_SPEECH} You can also say: I'll have my usual. What \
+             would you like?"
+        ))
+        .reprompt(ASK_DRINK))
+}
+
+async fn goodbye(turn: Turn) -> TurnResult {
+    Ok(turn.speak("Goodbye! Come back soon.").end_session())
+}
+
+async fn did_not_get_it(turn: Turn) -> TurnResult {
+    Ok(turn
+        .speak(format!(
+            "Sorry, I didn't get that. {MENU_SPEECH} What would you like?"
+        ))
+        .reprompt(ASK_DRINK))
+}
+
+async fn sorry(turn: Turn, error: SkillError) -> TurnResult {
+    let speech = if error.is_conflict() {
+        "Sorry, your usual order changed on another device just now. Please order again."
+    } else {
+        "Sorry, something went wrong with your order. Please try again."
+    };
+    Ok(turn.speak(speech).reprompt(ASK_DRINK))
 }
 
 /// "coffee", "large coffee", ...
@@ -158,99 +138,54 @@ fn describe(drink: &str, size: Option<&str>) -> String {
     }
 }
 
-/// `OrderIntent`: takes the order and remembers it as the usual.
-#[derive(Debug)]
-struct Order;
-
-#[async_trait]
-impl RequestHandler for Order {
-    fn can_handle(&self, input: &HandlerInput) -> bool {
-        is_intent_name(input, ORDER_INTENT)
-    }
-
-    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
-        let Some(asked) = input
-            .slot(DRINK_SLOT)
-            .and_then(|s| s.resolved_or_spoken())
-            .map(normalize)
-            .filter(|d| !d.is_empty())
-        else {
-            return Ok(input
-                .response_builder
-                .speak(format!("{ASK_DRINK} {MENU_SPEECH}"))
-                .reprompt(ASK_DRINK)
-                .get_response());
-        };
-        let Some(drink) = MENU.iter().find(|d| **d == asked) else {
-            return Ok(input
-                .response_builder
-                .speak(format!(
-                    "Sorry, I don't have {}. {MENU_SPEECH} What would you like?",
-                    escape_ssml(&asked)
-                ))
-                .reprompt(ASK_DRINK)
-                .get_response());
-        };
-        let size = input
-            .slot(SIZE_SLOT)
-            .and_then(|s| s.resolved_or_spoken())
-            .map(normalize)
-            .and_then(|s| SIZES.iter().find(|known| **known == s).copied());
-
-        let attrs = input.attributes_manager.persistent_attributes_mut().await?;
-        attrs.set("drink", drink)?;
-        match size {
-            Some(size) => attrs.set("size", size)?,
-            None => {
-                attrs.remove("size");
-            }
-        }
-        input
-            .attributes_manager
-            .save_persistent_attributes()
-            .await?;
-
-        Ok(input
-            .response_builder
+/// `OrderIntent`: takes the order and remembers it as the usual (saved after the response).
+async fn order(turn: Turn) -> TurnResult {
+    let Some(asked) = turn
+        .resolved_slot_value(DRINK_SLOT)
+        .map(normalize)
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(turn
+            .speak(format!("{ASK_DRINK} {MENU_SPEECH}"))
+            .reprompt(ASK_DRINK));
+    };
+    let Some(drink) = MENU.iter().find(|d| **d == asked) else {
+        let asked = escape_ssml(&asked);
+        return Ok(turn
             .speak(format!(
-                "Alright! Your {} will be served soon!",
-                describe(drink, size)
+                "Sorry, I don't have {asked}. {MENU_SPEECH} What would you like?"
             ))
-            .end_session()
-            .get_response())
-    }
+            .reprompt(ASK_DRINK));
+    };
+    let size = turn
+        .resolved_slot_value(SIZE_SLOT)
+        .map(normalize)
+        .and_then(|s| SIZES.iter().find(|known| **known == s).copied());
+
+    let mut usual = turn.state::<UsualOrder>().await?;
+    usual.drink = Some((*drink).to_owned());
+    usual.size = size.map(str::to_owned);
+    Ok(turn
+        .speak(format!(
+            "Alright! Your {} will be served soon!",
+            describe(drink, size)
+        ))
+        .end_session())
 }
 
 /// `MyUsualIntent`: the last order again, or the first-visit answer.
-#[derive(Debug)]
-struct Usual;
-
-#[async_trait]
-impl RequestHandler for Usual {
-    fn can_handle(&self, input: &HandlerInput) -> bool {
-        is_intent_name(input, USUAL_INTENT)
-    }
-
-    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
-        let attrs = input.attributes_manager.persistent_attributes().await?;
-        let drink = attrs.get_as::<String>("drink")?;
-        let size = attrs.get_as::<String>("size")?;
-        Ok(match drink {
-            Some(drink) => input
-                .response_builder
-                .speak(format!(
-                    "Got it. I will make your usual {}!",
-                    escape_ssml(&describe(&drink, size.as_deref()))
-                ))
+async fn usual(turn: Turn) -> TurnResult {
+    let usual = turn.state::<UsualOrder>().await?;
+    Ok(match &usual.drink {
+        Some(drink) => {
+            let order = escape_ssml(&describe(drink, usual.size.as_deref()));
+            turn.speak(format!("Got it. I will make your usual {order}!"))
                 .end_session()
-                .get_response(),
-            None => input
-                .response_builder
-                .speak(FIRST_TIME)
-                .reprompt("What would you like to order?")
-                .get_response(),
-        })
-    }
+        }
+        None => turn
+            .speak(FIRST_TIME)
+            .reprompt("What would you like to order?"),
+    })
 }
 
 /// Typed words as the intents Alexa would map them to: "I'll have my usual", "a large latte",

@@ -1,15 +1,13 @@
 //! Cat Facts: ten facts about cats, one at a time, remembering where each user stopped.
 //!
-//! A port of the classic ASK Python tutorial skill. Persistent attributes (per user):
-//! `facts_index`, the index (0-based) of the last fact heard, `-1` before the first, and
-//! `visits`, the number of sessions. A returning user is greeted with their visit number and
-//! offered the fact after the last one they heard. The session attribute `facts_heard` counts the
-//! facts of this session for the goodbye.
+//! A port of the classic ASK Python tutorial skill, with plain async handlers and typed state.
+//! Persistent state (per user, [`Progress`]): `facts_index`, the index (0-based) of the last
+//! fact heard, `-1` before the first, and `visits`, the number of sessions. A returning user is
+//! greeted with their visit number and offered the fact after the last one they heard. Session
+//! state ([`ThisSession`]): `facts_heard` counts the facts of this session for the goodbye.
 //!
-//! The skill shows both kinds of handlers (structs implementing [`RequestHandler`] and closures),
-//! a request interceptor that counts visits, logging interceptors, and a catch-all exception
-//! handler. It is built [`with_save_on_response`](SkillBuilder::with_save_on_response): the
-//! persistent attributes are saved after each turn that changed them, and only then.
+//! A `before` interceptor counts visits; the state is saved after each turn that changed it, and
+//! only then.
 //!
 //! Interaction model: the built-in `AMAZON.YesIntent`, `NoIntent`, `HelpIntent`, `StopIntent`,
 //! `CancelIntent`, `StartOverIntent`, `FallbackIntent`, `NavigateHomeIntent` (every custom
@@ -35,12 +33,8 @@
 
 use std::sync::Arc;
 
-use persistence_core::{Attributes, PersistenceAdapter};
-use skill_builder::envelope::Request;
-use skill_builder::{
-    HandlerInput, HandlerResult, RequestHandler, RequestInterceptor, Response, ResponseInterceptor,
-    Skill, SkillBuilder, SkillError, async_trait, is_intent_name, is_request_type,
-};
+use serde::{Deserialize, Serialize};
+use skill_builder::prelude::*;
 
 use crate::demo::{App, ScriptedSession, Utterance, normalize, number_in};
 
@@ -69,9 +63,31 @@ pub const FACTS: [&str; 10] = [
 pub const REPROMPT: &str =
     "Would you like to hear a cat fact? Say yes, or ask for a fact number between one and ten.";
 
-const FACTS_INDEX: &str = "facts_index";
-const VISITS: &str = "visits";
-const FACTS_HEARD: &str = "facts_heard";
+/// What the skill remembers per user, in the layout of the Python tutorial skill
+/// (`{"facts_index": 2, "visits": 3}`), so its users' progress carries over.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Progress {
+    /// The index (0-based) of the last fact heard; -1 before the first.
+    pub facts_index: i64,
+    /// Sessions so far.
+    pub visits: u64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            facts_index: -1,
+            visits: 0,
+        }
+    }
+}
+
+/// What the skill keeps for the session: the facts heard in it, for the goodbye.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ThisSession {
+    /// Facts heard this session.
+    pub facts_heard: u64,
+}
 
 /// The skill, keeping persistent attributes in `adapter`.
 pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Skill {
@@ -82,320 +98,174 @@ pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Skill {
 pub fn builder(adapter: Arc<dyn PersistenceAdapter>) -> SkillBuilder {
     SkillBuilder::new()
         .with_persistence_adapter(adapter)
-        .with_save_on_response(true)
-        .add_request_interceptor(LogRequest)
-        .add_request_interceptor(CountVisits)
-        .add_request_handler(Launch)
-        .add_request_handler(NextFact)
-        .add_request_handler(FactNumber)
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.StartOverIntent"),
-            |i| {
-                Box::pin(async move {
-                    i.attributes_manager
-                        .persistent_attributes_mut()
-                        .await?
-                        .set(FACTS_INDEX, &-1)?;
-                    Ok(i.response_builder
-                        .speak("Okay, let's start over from the first fact. Would you like to hear it?")
-                        .reprompt(REPROMPT)
-                        .get_response())
-                })
-            },
+        .before(count_visits)
+        .on_launch(launch)
+        .on_intent("AMAZON.YesIntent", next_fact)
+        .on_intent(FACT_NUMBER_INTENT, fact_number)
+        .on_intent("AMAZON.StartOverIntent", start_over)
+        .on_intent("AMAZON.HelpIntent", help)
+        .on_intents(
+            [
+                "AMAZON.StopIntent",
+                "AMAZON.CancelIntent",
+                "AMAZON.NavigateHomeIntent",
+            ],
+            goodbye,
         )
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.HelpIntent"),
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak(
-                            "I know ten facts about cats. Say yes to hear the next one, ask for a \
-                             fact number between one and ten, like: tell me fact three, or say \
-                             start over to begin again. What would you like?",
-                        )
-                        .reprompt(REPROMPT)
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| {
-                is_intent_name(i, "AMAZON.StopIntent")
-                    || is_intent_name(i, "AMAZON.CancelIntent")
-                    || is_intent_name(i, "AMAZON.NavigateHomeIntent")
-            },
-            |i| {
-                Box::pin(async move {
-                    let heard = facts_heard(i)?;
-                    let speech = match heard {
-                        0 => "Goodbye!".to_owned(),
-                        1 => "Goodbye! You heard 1 cat fact this time.".to_owned(),
-                        n => format!("Goodbye! You heard {n} cat facts this time."),
-                    };
-                    Ok(i.response_builder.speak(speech).end_session().get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.NoIntent"),
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak("Okay. Come back any time for more cat facts. Goodbye!")
-                        .end_session()
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.FallbackIntent"),
-            |i| {
-                Box::pin(async move {
-                    Ok(i.response_builder
-                        .speak(
-                            "Sorry, Cat Facts can't help with that. Say yes to hear a fact, or \
-                             ask for a fact number between one and ten.",
-                        )
-                        .reprompt(REPROMPT)
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| is_request_type(i, "SessionEndedRequest"),
-            |i| {
-                Box::pin(async move {
-                    if let Request::SessionEnded(r) = i.request() {
-                        tracing::info!(reason = ?r.reason, error = ?r.error, "session ended");
-                    }
-                    // Alexa accepts no speech here; the progress is already saved.
-                    Ok(i.response_builder.get_response())
-                })
-            },
-        )
-        .add_response_interceptor(LogResponse)
-        .add_exception_handler_fn(
-            |_i, _error| true,
-            |i, error| {
-                let speech = if error.is_conflict() {
-                    "Sorry, your cat facts progress changed on another device just now. Please \
-                     try again."
-                } else {
-                    "Sorry, I had trouble doing what you asked. Please try again."
-                };
-                Box::pin(async move {
-                    Ok(i.response_builder.speak(speech).reprompt(REPROMPT).get_response())
-                })
-            },
-        )
+        .on_intent("AMAZON.NoIntent", no)
+        .on_intent("AMAZON.FallbackIntent", fallback)
+        .on_session_ended(session_ended)
+        .on_error(sorry)
 }
 
-fn facts_index(attrs: &Attributes) -> Result<i64, SkillError> {
-    Ok(attrs.get_as::<i64>(FACTS_INDEX)?.unwrap_or(-1))
-}
-
-fn facts_heard(input: &HandlerInput) -> Result<u64, SkillError> {
-    Ok(input
-        .attributes_manager
-        .session_attributes()
-        .get_as::<u64>(FACTS_HEARD)?
-        .unwrap_or(0))
-}
-
-/// Tells fact `index` (0-based), remembers it as the last one heard, and asks for another.
-async fn tell_fact(input: &mut HandlerInput, index: usize) -> HandlerResult {
-    let Some(fact) = FACTS.get(index) else {
-        return Err(SkillError::other(format!(
-            "there is no fact at index {index}"
-        )));
-    };
-    let stored = i64::try_from(index).map_err(SkillError::other)?;
-    input
-        .attributes_manager
-        .persistent_attributes_mut()
-        .await?
-        .set(FACTS_INDEX, &stored)?;
-    let heard = facts_heard(input)? + 1;
-    input
-        .attributes_manager
-        .session_attributes_mut()
-        .set(FACTS_HEARD, &heard)?;
-    let number = index + 1;
-    let rb = &mut input.response_builder;
-    if number == FACTS.len() {
-        rb.speak(format!(
-            "Fact number {number}: {fact} That was my last fact. Say start over to hear them again."
-        ))
-        .reprompt("Say start over to hear the facts again, or stop to leave.");
-    } else {
-        rb.speak(format!(
-            "Fact number {number}: {fact} Would you like another fact?"
-        ))
-        .reprompt("Would you like another cat fact?");
+/// Counts a visit on the first request of each session (saved after the response).
+async fn count_visits(turn: Turn) -> Result<(), HandlerError> {
+    tracing::debug!(
+        request_type = turn.request_type(),
+        intent = turn.intent_name().unwrap_or(""),
+        new_session = turn.is_new_session(),
+        "cat facts request"
+    );
+    if turn.is_new_session() && !matches!(turn.request(), Request::SessionEnded(_)) {
+        turn.state::<Progress>().await?.visits += 1;
     }
-    Ok(rb.get_response())
+    Ok(())
 }
 
 const ALL_HEARD: &str = "You have heard all ten facts. Say start over to hear them again, or ask \
                          for a fact number between one and ten.";
 
 /// `LaunchRequest`: greets new and returning users.
-#[derive(Debug)]
-struct Launch;
+async fn launch(turn: Turn) -> TurnResult {
+    let progress = turn.state::<Progress>().await?;
+    let (index, visits) = (progress.facts_index, progress.visits);
+    let speech = if visits <= 1 && index < 0 {
+        format!("Welcome to {SKILL_NAME}! I know ten facts about cats. Would you like to hear one?")
+    } else {
+        let greeting = format!("Welcome back to {SKILL_NAME}! This is your visit number {visits}.");
+        match index {
+            i if i < 0 => format!("{greeting} Would you like to hear a fact?"),
+            i if i + 1 >= FACTS.len() as i64 => format!("{greeting} {ALL_HEARD}"),
+            i => format!(
+                "{greeting} Last time you heard fact number {}. Would you like to hear fact \
+                 number {}?",
+                i + 1,
+                i + 2
+            ),
+        }
+    };
+    Ok(turn.speak(speech).reprompt(REPROMPT))
+}
 
-#[async_trait]
-impl RequestHandler for Launch {
-    fn can_handle(&self, input: &HandlerInput) -> bool {
-        is_request_type(input, "LaunchRequest")
-    }
-
-    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
-        let attrs = input.attributes_manager.persistent_attributes().await?;
-        let index = facts_index(attrs)?;
-        let visits = attrs.get_as::<u64>(VISITS)?.unwrap_or(0);
-        let speech = if visits <= 1 && index < 0 {
-            format!(
-                "Welcome to {SKILL_NAME}! I know ten facts about cats. Would you like to hear one?"
-            )
-        } else {
-            let greeting =
-                format!("Welcome back to {SKILL_NAME}! This is your visit number {visits}.");
-            match index {
-                i if i < 0 => format!("{greeting} Would you like to hear a fact?"),
-                i if i + 1 >= FACTS.len() as i64 => format!("{greeting} {ALL_HEARD}"),
-                i => format!(
-                    "{greeting} Last time you heard fact number {}. Would you like to hear fact \
-                     number {}?",
-                    i + 1,
-                    i + 2
-                ),
-            }
-        };
-        Ok(input
-            .response_builder
-            .speak(speech)
-            .reprompt(REPROMPT)
-            .get_response())
-    }
+/// Tells fact `index` (0-based), remembers it as the last one heard, and asks for another.
+async fn tell_fact(turn: &Turn, index: usize) -> TurnResult {
+    let fact = FACTS
+        .get(index)
+        .ok_or_else(|| HandlerError::msg(format!("there is no fact at index {index}")))?;
+    turn.state::<Progress>().await?.facts_index = i64::try_from(index)?;
+    turn.session::<ThisSession>().await?.facts_heard += 1;
+    let number = index + 1;
+    Ok(if number == FACTS.len() {
+        turn.speak(format!(
+            "Fact number {number}: {fact} That was my last fact. Say start over to hear them again."
+        ))
+        .reprompt("Say start over to hear the facts again, or stop to leave.")
+    } else {
+        turn.speak(format!(
+            "Fact number {number}: {fact} Would you like another fact?"
+        ))
+        .reprompt("Would you like another cat fact?")
+    })
 }
 
 /// `AMAZON.YesIntent`: the fact after the last one heard.
-#[derive(Debug)]
-struct NextFact;
-
-#[async_trait]
-impl RequestHandler for NextFact {
-    fn can_handle(&self, input: &HandlerInput) -> bool {
-        is_intent_name(input, "AMAZON.YesIntent")
-    }
-
-    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
-        let index = facts_index(input.attributes_manager.persistent_attributes().await?)?;
-        match usize::try_from(index + 1) {
-            Ok(next) if next < FACTS.len() => tell_fact(input, next).await,
-            _ => Ok(input
-                .response_builder
-                .speak(ALL_HEARD)
-                .reprompt(REPROMPT)
-                .get_response()),
-        }
+async fn next_fact(turn: Turn) -> TurnResult {
+    let last = turn.state::<Progress>().await?.facts_index;
+    match usize::try_from(last + 1) {
+        Ok(next) if next < FACTS.len() => tell_fact(&turn, next).await,
+        _ => Ok(turn.speak(ALL_HEARD).reprompt(REPROMPT)),
     }
 }
 
 /// `FactNumberIntent`: fact number 1 to 10.
-#[derive(Debug)]
-struct FactNumber;
-
-#[async_trait]
-impl RequestHandler for FactNumber {
-    fn can_handle(&self, input: &HandlerInput) -> bool {
-        is_intent_name(input, FACT_NUMBER_INTENT)
-    }
-
-    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
-        let asked = input
-            .slot_value(FACT_NUMBER_SLOT)
-            .and_then(|v| v.trim().parse::<i64>().ok());
-        let ask_again = "Which fact would you like, from one to ten?";
-        match asked {
-            Some(n) if (1..=FACTS.len() as i64).contains(&n) => {
-                let index = usize::try_from(n - 1).map_err(SkillError::other)?;
-                tell_fact(input, index).await
-            }
-            Some(n) => Ok(input
-                .response_builder
-                .speak(format!(
-                    "I only know ten facts, so there is no fact number {n}. Please pick a number \
-                     between one and ten."
-                ))
-                .reprompt(ask_again)
-                .get_response()),
-            None => Ok(input
-                .response_builder
-                .speak(format!("Sorry, I didn't catch a number. {ask_again}"))
-                .reprompt(ask_again)
-                .get_response()),
+async fn fact_number(turn: Turn) -> TurnResult {
+    let asked = turn
+        .slot_value(FACT_NUMBER_SLOT)
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let ask_again = "Which fact would you like, from one to ten?";
+    match asked {
+        Some(n) if (1..=FACTS.len() as i64).contains(&n) => {
+            tell_fact(&turn, usize::try_from(n - 1)?).await
         }
+        Some(n) => Ok(turn
+            .speak(format!(
+                "I only know ten facts, so there is no fact number {n}. Please pick a number \
+                 between one and ten."
+            ))
+            .reprompt(ask_again)),
+        None => Ok(turn
+            .speak(format!("Sorry, I didn't catch a number. {ask_again}"))
+            .reprompt(ask_again)),
     }
 }
 
-/// Counts a visit on the first request of each session.
-#[derive(Debug)]
-struct CountVisits;
-
-#[async_trait]
-impl RequestInterceptor for CountVisits {
-    async fn process(&self, input: &mut HandlerInput) -> HandlerResult<()> {
-        if !input.request_envelope().is_new_session()
-            || is_request_type(input, "SessionEndedRequest")
-        {
-            return Ok(());
-        }
-        let attrs = input.attributes_manager.persistent_attributes_mut().await?;
-        let visits = attrs.get_as::<u64>(VISITS)?.unwrap_or(0) + 1;
-        attrs.set(VISITS, &visits)?;
-        if !attrs.contains_key(FACTS_INDEX) {
-            attrs.set(FACTS_INDEX, &-1)?;
-        }
-        Ok(())
-    }
+async fn start_over(turn: Turn) -> TurnResult {
+    turn.state::<Progress>().await?.facts_index = -1;
+    Ok(turn
+        .speak("Okay, let's start over from the first fact. Would you like to hear it?")
+        .reprompt(REPROMPT))
 }
 
-/// Logs each request (without IDs).
-#[derive(Debug)]
-struct LogRequest;
-
-#[async_trait]
-impl RequestInterceptor for LogRequest {
-    async fn process(&self, input: &mut HandlerInput) -> HandlerResult<()> {
-        tracing::debug!(
-            request_type = input.request_type(),
-            intent = input.intent_name().unwrap_or(""),
-            new_session = input.request_envelope().is_new_session(),
-            "cat facts request"
-        );
-        Ok(())
-    }
+async fn help(turn: Turn) -> TurnResult {
+    Ok(turn
+        .speak(
+            "I know ten facts about cats. Say yes to hear the next one, ask for a fact number \
+             between one and ten, like: tell me fact three, or say start over to begin again. \
+             What would you like?",
+        )
+        .reprompt(REPROMPT))
 }
 
-/// Logs each response.
-#[derive(Debug)]
-struct LogResponse;
+async fn goodbye(turn: Turn) -> TurnResult {
+    let heard = turn.session::<ThisSession>().await?.facts_heard;
+    let speech = match heard {
+        0 => "Goodbye!".to_owned(),
+        1 => "Goodbye! You heard 1 cat fact this time.".to_owned(),
+        n => format!("Goodbye! You heard {n} cat facts this time."),
+    };
+    Ok(turn.speak(speech).end_session())
+}
 
-#[async_trait]
-impl ResponseInterceptor for LogResponse {
-    async fn process(
-        &self,
-        _input: &mut HandlerInput,
-        response: &mut Response,
-    ) -> HandlerResult<()> {
-        tracing::debug!(
-            speech = response.output_speech.as_ref().map_or("", |s| s.content()),
-            end_session = ?response.should_end_session,
-            "cat facts response"
-        );
-        Ok(())
+async fn no(turn: Turn) -> TurnResult {
+    Ok(turn
+        .speak("Okay. Come back any time for more cat facts. Goodbye!")
+        .end_session())
+}
+
+async fn fallback(turn: Turn) -> TurnResult {
+    Ok(turn
+        .speak(
+            "Sorry, Cat Facts can't help with that. Say yes to hear a fact, or ask for a fact \
+             number between one and ten.",
+        )
+        .reprompt(REPROMPT))
+}
+
+/// `SessionEndedRequest`: Alexa accepts no speech here; the progress is already saved.
+async fn session_ended(turn: Turn) -> TurnResult<()> {
+    if let Request::SessionEnded(r) = turn.request() {
+        tracing::info!(reason = ?r.reason, error = ?r.error, "session ended");
     }
+    Ok(())
+}
+
+async fn sorry(turn: Turn, error: SkillError) -> TurnResult {
+    let speech = if error.is_conflict() {
+        "Sorry, your cat facts progress changed on another device just now. Please try again."
+    } else {
+        "Sorry, I had trouble doing what you asked. Please try again."
+    };
+    Ok(turn.speak(speech).reprompt(REPROMPT))
 }
 
 /// Typed words a person might say, as the intents Alexa would map them to: "yes", "no",

@@ -1,9 +1,10 @@
 //! Example skills built with skill-builder, runnable in a terminal, and their conversations as
 //! reusable checks.
 //!
-//! - [`cat_facts`]: ten cat facts, remembering the last one heard and the visits (saved on
-//!   response).
-//! - [`cafe`]: the persistent cafe, "I'll have my usual" (saved explicitly).
+//! - [`cat_facts`]: ten cat facts, remembering the last one heard and the visits.
+//! - [`cafe`]: the persistent cafe, "I'll have my usual".
+//! - `account_linking` (feature `account-linking`): greets linked users by name, keeping their
+//!   data under the linked account's stable ID.
 //! - [`scenarios`]: their conversations as checks on any persistence adapter.
 //! - [`demo`]: the terminal front of the `cat-facts` and `cafe` binaries.
 //! - `ha_relay` (feature `ha-relay`): not a skill but the `ha-relay` Lambda function, which
@@ -23,6 +24,8 @@
 //! # let _ = cat_facts;
 //! ```
 
+#[cfg(feature = "account-linking")]
+pub mod account_linking;
 pub mod cafe;
 pub mod cat_facts;
 pub mod demo;
