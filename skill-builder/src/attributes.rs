@@ -197,15 +197,14 @@ impl AttributesManager {
     /// [`Error::InvalidKey`] when they were already loaded this turn (under another key).
     pub fn use_persistence_key(&mut self, key: impl Into<String>) -> Result<(), Error> {
         let key = key.into();
-        if let Some(p) = &self.persistent {
-            if p.key != key {
-                return Err(Error::InvalidKey {
-                    key: RedactedKey::new(&key),
-                    reason: "the persistent attributes were already loaded this turn under \
-                             another key"
-                        .into(),
-                });
-            }
+        if let Some(p) = &self.persistent
+            && p.key != key
+        {
+            return Err(Error::InvalidKey {
+                key: RedactedKey::new(&key),
+                reason: "the persistent attributes were already loaded this turn under another key"
+                    .into(),
+            });
         }
         self.key_override = Some(key);
         Ok(())

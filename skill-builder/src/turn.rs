@@ -277,13 +277,16 @@ impl From<Response> for Reply {
     }
 }
 
+/// Serialises a typed value (behind `dyn Any`) back into an attribute map.
+type ToMap = fn(&(dyn Any + Send)) -> Result<Map<String, Value>, SkillError>;
+
 /// A typed view of attributes, loaded once per turn.
 struct Typed {
     value: Box<dyn Any + Send>,
     type_name: &'static str,
     /// The top-level attributes the type takes; the others are left as they are.
     known: std::collections::BTreeSet<String>,
-    to_map: fn(&(dyn Any + Send)) -> Result<Map<String, Value>, SkillError>,
+    to_map: ToMap,
 }
 
 impl Typed {
