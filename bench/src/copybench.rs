@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::BoxError;
 use crate::stats::Table;
 use crate::sys::Machine;
-use crate::target::{LocalStack, Target, dynamodb_client, s3_client, sdk_config, unique_name};
+use crate::target::{LocalStack, Target, dynamodb_client, s3_client, unique_name};
 use crate::workload::sample_map;
 
 const USAGE: &str = "\
@@ -103,9 +103,10 @@ impl Options {
                 "--python" => o.python = PathBuf::from(value()?),
                 "--json" => o.json = Some(PathBuf::from(value()?)),
                 other => {
-                    return Err(
-                        format!("unknown argument `{other}` for --copy; see --copy --help").into(),
-                    );
+                    return Err(format!(
+                        "unknown argument `{other}` for --copy; see --copy --help"
+                    )
+                    .into());
                 }
             }
         }
@@ -317,7 +318,22 @@ pub fn main(args: &[String]) -> Result<(), BoxError> {
 }
 
 async fn run(opts: &Options, target: &Target, endpoint: &str) -> Result<Vec<CopyRun>, BoxError> {
-    let conf = sdk_config(target).await;
+    // Seeding 100 000 items in batches takes longer per call than a skill's turn may.
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .operation_timeout(Duration::from_secs(300))
+                .build(),
+        )
+        .load()
+        .await;
     let ddb = dynamodb_client(&conf, target, None);
     let s3 = s3_client(&conf, target, None);
     let attrs = persistence_dynamodb::attributes_to_dynamodb(&Attributes::from(sample_map(1024)))?;
@@ -337,7 +353,9 @@ async fn run(opts: &Options, target: &Target, endpoint: &str) -> Result<Vec<Copy
             .await?;
         s3.create_bucket().bucket(&bucket).send().await?;
         let t0 = Instant::now();
-        seed(&ddb, &table, n, &attrs).await?;
+        seed(&ddb, &table, n, &attrs)
+            .await
+            .map_err(|e| format!("seeding {n} items: {e}"))?;
         eprintln!(
             "bench --copy: seeded {n} items in {:.1} s",
             t0.elapsed().as_secs_f64()

@@ -153,7 +153,8 @@ pub enum Command {
         #[arg(long)]
         overwrite: bool,
         /// On a bad line or a key that cannot be written: stop (a file is checked whole first,
-        /// so a bad line writes nothing), or skip it, report its line number and go on
+        /// so a bad line writes nothing; standard input stops at the bad line), or skip it,
+        /// report its line number and go on
         #[arg(long, value_enum, default_value_t = OnError::Stop)]
         on_error: OnError,
         /// Create a missing DynamoDB table (on-demand, Time to Live on `ttl`) first

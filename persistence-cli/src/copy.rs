@@ -223,8 +223,11 @@ pub async fn copy(
     let hook = RaiseHook::from_env();
     let concurrency = options.concurrency.max(1);
     let dst_adapter = dst.adapter.as_ref();
+    // A fatal error stops the reading; the keys in flight are still finished and recorded.
+    let stop = Cancel::new();
+    let stopped = futures::future::select(ctx.cancel.cancelled(), stop.cancelled());
     let mut results = engine::entries(src, &list, concurrency, done.as_ref(), &skipped)
-        .take_until(ctx.cancel.cancelled())
+        .take_until(stopped)
         .map(|entry| async move {
             match entry {
                 Ok(e) => {
@@ -289,8 +292,9 @@ pub async fn copy(
                 false
             }
             Written::Fatal(e) => {
-                fatal = Some(e);
-                break;
+                stop.cancel();
+                fatal.get_or_insert(e);
+                continue;
             }
         };
         if finished && let Some(cp) = checkpoint.as_mut() {
