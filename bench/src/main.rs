@@ -21,6 +21,7 @@
 mod canned;
 mod cold;
 mod conversion;
+mod copybench;
 mod counting;
 mod report;
 mod requests;
@@ -122,6 +123,8 @@ usage: cargo run --release -p persistence-bench -- [options]
                       connections to AWS are kept
   --current-thread    run the measured turns on a current-thread tokio runtime
                       (default: multi-thread, one worker per CPU, as #[tokio::main])
+  --copy              measure `alexa-persistence copy` DynamoDB -> S3 against boto3 instead
+                      (see --copy --help)
   --help              this text
 
 Where DynamoDB and S3 are:
@@ -233,6 +236,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if args.iter().any(|a| a == "--cold-start") {
         cold::child(entered, &args)
+    } else if args.iter().any(|a| a == "--copy") {
+        copybench::main(&args)
     } else {
         bench(&args)
     };

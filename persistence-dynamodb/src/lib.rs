@@ -42,6 +42,7 @@
 mod convert;
 mod errors;
 mod table;
+mod url;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ use persistence_core::{
 
 pub use convert::{ConvertError, attributes_from_dynamodb, attributes_to_dynamodb};
 pub use table::{Billing, TableCreation};
+pub use url::{DynamoDbUrl, URL_SCHEME};
 
 /// DynamoDB's item size limit: 400 KB.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;

@@ -41,6 +41,7 @@
 //! for a new user instead of "access denied".
 
 mod errors;
+mod url;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,6 +57,8 @@ use persistence_core::{
     SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait, is_expired, is_unique_token,
     validate_key,
 };
+
+pub use url::{S3Url, URL_SCHEME};
 
 /// S3's limit on an object key, in bytes (prefix included).
 pub const MAX_OBJECT_KEY_BYTES: usize = 1024;
