@@ -4,7 +4,7 @@
 #
 #   scripts/check-package.sh
 #
-# How: `cargo package --no-verify` of the five library crates in ONE invocation. They depend on
+# How: `cargo package --no-verify` of the library crates (and the tool) in ONE invocation. They depend on
 # each other by path and version, and none is on crates.io yet; packaging them together makes
 # cargo resolve each packaged manifest's workspace dependencies through a temporary local
 # registry of the other packages (a single `cargo package -p skill-builder` or `cargo publish
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly LIBRARIES=(persistence-core persistence-memory persistence-dynamodb persistence-s3 alexa-request-verifier skill-builder)
+readonly LIBRARIES=(persistence-core persistence-memory persistence-dynamodb persistence-s3 persistence-sqlite persistence-file alexa-skill-model alexa-request-verifier skill-builder persistence-cli)
 # Crates whose directories belong to another change in flight: they get their LICENSE-MIT and
 # LICENSE-APACHE links (like skill-builder's) from it. Listed here so that this check says so
 # instead of failing, and fails once they have them (then remove them from the list).
