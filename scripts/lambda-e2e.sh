@@ -19,7 +19,7 @@
 # `cargo lambda watch --only-lambda-apis` (the runtime API emulator) and runs the binary with the
 # variables watch names, as Lambda would: no arguments, so the binary must find out by itself
 # that it runs in Lambda. `cargo lambda watch` building the function itself would resolve the
-# features of `-p skill-examples --features lambda,dynamodb` alone, which differ from the
+# features of `-p skill-examples --no-default-features --features lambda,dynamodb` alone, which differ from the
 # workspace's (dev-dependencies, other members), and recompile 68 crates, the AWS SDK and
 # aws-lc-sys included (4 min 19 s measured on 2 shared cores; nothing on later runs, as cargo keeps
 # both builds). LAMBDA_E2E_WATCH_BUILDS=1 does that anyway: the same `cargo build` first (timed),
@@ -183,7 +183,7 @@ port=$(free_port)
 invoke_name=""
 if [[ -n ${LAMBDA_E2E_WATCH_BUILDS:-} ]]; then
   # ------------------------------------------------ watch compiles and runs the function
-  build_args=(-p skill-examples --bin cafe --features lambda,dynamodb)
+  build_args=(-p skill-examples --bin cafe --no-default-features --features lambda,dynamodb)
   # The same build watch runs, done first: its time is measured apart from the conversation,
   # and the first invoke does not wait (or time out) on a cold compile.
   t=$(now_ms)

@@ -57,8 +57,9 @@
 //! - `progressive` (feature `progressive`): progressive responses.
 //!
 //! ## Features
-//! - `memory` (default), `dynamodb`, `s3`: the persistence backends [`storage`] can build, and
-//!   their adapters re-exported ([`MemoryAdapter`], `DynamoDbAdapter`, `S3Adapter`).
+//! - `memory` (default), `dynamodb`, `s3`, `sqlite`: the persistence backends [`storage`] can
+//!   build, and their adapters re-exported ([`MemoryAdapter`], `DynamoDbAdapter`, `S3Adapter`,
+//!   `SqliteAdapter`).
 //! - `lambda`, `http`: the fronts; `progressive`: progressive responses.
 
 pub mod attributes;
@@ -97,6 +98,8 @@ pub use persistence_dynamodb::DynamoDbAdapter;
 pub use persistence_memory::MemoryAdapter;
 #[cfg(feature = "s3")]
 pub use persistence_s3::S3Adapter;
+#[cfg(feature = "sqlite")]
+pub use persistence_sqlite::SqliteAdapter;
 pub use response::{Response, ResponseBuilder, ResponseEnvelope};
 pub use skill::{Skill, SkillBuilder, TurnTrace};
 pub use turn::{HandlerError, IntoResponse, Reply, Turn, TurnResult};
@@ -121,6 +124,8 @@ pub mod prelude {
     pub use crate::MemoryAdapter;
     #[cfg(feature = "s3")]
     pub use crate::S3Adapter;
+    #[cfg(feature = "sqlite")]
+    pub use crate::SqliteAdapter;
 }
 
 #[cfg(test)]
