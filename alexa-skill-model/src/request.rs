@@ -595,11 +595,12 @@ pub struct SkillEventRequest {
     pub extra: Map<String, Value>,
 }
 
-/// `AlexaSkillEvent.SkillDisabled`: the user disabled the skill. A skill should delete what it
-/// keeps about the user unless `userInformationPersistenceStatus` says Alexa kept their ID.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// An `AlexaSkillEvent.*` request with a `body`: the fields every skill event has, and the
+/// event's own body `B` ([`SkillDisabledRequest`], [`SkillAccountLinkedRequest`],
+/// [`SkillPermissionRequest`]). `Debug` shows neither the body's secrets nor `extra`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SkillDisabledRequest {
+pub struct SkillEvent<B> {
     /// `requestId`
     #[serde(default)]
     pub request_id: String,
@@ -614,11 +615,27 @@ pub struct SkillDisabledRequest {
     pub event_publishing_time: Option<String>,
     /// `body`
     #[serde(default)]
-    pub body: SkillDisabledBody,
+    pub body: B,
     /// Fields this crate does not model yet, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+impl<B: fmt::Debug> fmt::Debug for SkillEvent<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SkillEvent")
+            .field("request_id", &self.request_id)
+            .field("timestamp", &self.timestamp)
+            .field("event_creation_time", &self.event_creation_time)
+            .field("event_publishing_time", &self.event_publishing_time)
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `AlexaSkillEvent.SkillDisabled`: the user disabled the skill. A skill should delete what it
+/// keeps about the user unless `userInformationPersistenceStatus` says Alexa kept their ID.
+pub type SkillDisabledRequest = SkillEvent<SkillDisabledBody>;
 
 /// `body` of `AlexaSkillEvent.SkillDisabled`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -647,38 +664,7 @@ pub enum UserInformationPersistenceStatus {
 
 /// `AlexaSkillEvent.SkillAccountLinked`: the user linked their account; `body.accessToken` is
 /// the new token (never shown by `Debug`).
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SkillAccountLinkedRequest {
-    /// `requestId`
-    #[serde(default)]
-    pub request_id: String,
-    /// `timestamp` (ISO 8601)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-    /// `eventCreationTime`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_creation_time: Option<String>,
-    /// `eventPublishingTime`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_publishing_time: Option<String>,
-    /// `body`
-    #[serde(default)]
-    pub body: AccountLinkedBody,
-    /// Fields this crate does not model yet, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl fmt::Debug for SkillAccountLinkedRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SkillAccountLinkedRequest")
-            .field("request_id", &self.request_id)
-            .field("timestamp", &self.timestamp)
-            .field("body", &self.body)
-            .finish_non_exhaustive()
-    }
-}
+pub type SkillAccountLinkedRequest = SkillEvent<AccountLinkedBody>;
 
 /// `body` of `AlexaSkillEvent.SkillAccountLinked`.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -704,28 +690,7 @@ impl fmt::Debug for AccountLinkedBody {
 }
 
 /// `AlexaSkillEvent.SkillPermissionAccepted` and `AlexaSkillEvent.SkillPermissionChanged`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SkillPermissionRequest {
-    /// `requestId`
-    #[serde(default)]
-    pub request_id: String,
-    /// `timestamp` (ISO 8601)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-    /// `eventCreationTime`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_creation_time: Option<String>,
-    /// `eventPublishingTime`
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_publishing_time: Option<String>,
-    /// `body`
-    #[serde(default)]
-    pub body: PermissionBody,
-    /// Fields this crate does not model yet, kept as they came.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+pub type SkillPermissionRequest = SkillEvent<PermissionBody>;
 
 /// `body` of the permission events: the permissions now granted.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
