@@ -6,18 +6,34 @@ use std::sync::{Arc, Mutex};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::Headers;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Counts HTTP requests about to be sent (every attempt, retries included), by operation name
 /// (`GetItem`, `PutObject`, ...). Register it on a DynamoDB or S3 client config with
-/// `.interceptor(counter.clone())`; clones share the counts.
+/// `.interceptor(counter.clone())`; clones share the counts. It also adds up the bytes of
+/// every request sent and every response received ([`RequestCounter::take_bytes`]).
 #[derive(Clone, Debug, Default)]
 pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    bytes: Arc<Mutex<Traffic>>,
+}
+
+/// Bytes on the wire, as HTTP messages (the header lines as `name: value\r\n`, plus the body;
+/// not TLS, chunk framing or the status and request lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Traffic {
+    /// Requests: header lines and body.
+    pub sent: u64,
+    /// Responses: header lines and body.
+    pub received: u64,
+    /// Of `received`, the response bodies.
+    pub received_body: u64,
 }
 
 impl RequestCounter {
@@ -26,9 +42,36 @@ impl RequestCounter {
         std::mem::take(&mut *self.lock())
     }
 
+    /// The bytes sent and received so far, and resets them.
+    pub fn take_bytes(&self) -> Traffic {
+        std::mem::take(&mut *self.bytes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn add(&self, f: impl FnOnce(&mut Traffic)) {
+        f(&mut self.bytes.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// `name: value\r\n` for every header.
+fn header_bytes(headers: &Headers) -> u64 {
+    headers
+        .iter()
+        .map(|(name, value)| (name.len() + value.len() + 4) as u64)
+        .sum()
+}
+
+/// The body's length: its bytes when it is in memory, else its declared `Content-Length`.
+fn body_bytes(body: &aws_smithy_types::body::SdkBody, headers: &Headers) -> u64 {
+    body.bytes().map(|b| b.len() as u64).unwrap_or_else(|| {
+        headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
 }
 
 impl Intercept for RequestCounter {
@@ -38,7 +81,7 @@ impl Intercept for RequestCounter {
 
     fn read_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
@@ -47,6 +90,25 @@ impl Intercept for RequestCounter {
             .map_or("unknown", |m| m.name())
             .to_owned();
         *self.lock().entry(op).or_default() += 1;
+        let request = context.request();
+        let sent = header_bytes(request.headers()) + body_bytes(request.body(), request.headers());
+        self.add(|t| t.sent += sent);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let body = body_bytes(response.body(), response.headers());
+        let headers = header_bytes(response.headers());
+        self.add(|t| {
+            t.received += headers + body;
+            t.received_body += body;
+        });
         Ok(())
     }
 }
@@ -124,6 +186,49 @@ pub fn describe(counts: &BTreeMap<String, u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canned::Canned;
+    use crate::target::{Target, sdk_config};
+    use crate::workload::sample_map;
+    use persistence_core::{Attributes, PersistenceAdapter, SaveMode};
+
+    #[tokio::test]
+    async fn adds_up_the_bytes_sent_and_received() {
+        let attrs = sample_map(20_000);
+        let json_len = serde_json::to_vec(&attrs).map_or(0, |v| v.len()) as u64;
+        let nowhere = Target::Emulator {
+            endpoint: "http://127.0.0.1:9".into(),
+            description: String::new(),
+            keep_alive: false,
+        };
+        let counter = RequestCounter::default();
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk_config(&nowhere).await)
+                .http_client(Canned::dynamodb(&attrs))
+                .interceptor(counter.clone())
+                .build(),
+        );
+        let adapter = persistence_dynamodb::DynamoDbAdapter::builder(client, "t").build();
+
+        adapter.get("k").await.expect("canned get");
+        let read = counter.take_bytes();
+        assert!(read.sent > 0 && read.sent < 2_000, "{read:?}");
+        // The map comes back in DynamoDB's wire format, which is larger than its JSON.
+        assert!(read.received_body > json_len, "{read:?} vs {json_len}");
+        assert!(
+            read.received > read.received_body,
+            "headers count: {read:?}"
+        );
+        assert_eq!(counter.take_bytes(), Traffic::default(), "take resets");
+
+        adapter
+            .save("k", &Attributes::from(attrs), SaveMode::Overwrite)
+            .await
+            .expect("canned save");
+        let save = counter.take_bytes();
+        assert!(save.sent > json_len, "{save:?} vs {json_len}");
+        assert!(save.received_body < 100, "{save:?}");
+        assert_eq!(counter.take().get("UpdateItem"), Some(&1));
+    }
 
     #[test]
     fn tallies_by_kind() {

@@ -45,7 +45,7 @@ use persistence_sqlite::SqliteAdapter;
 use serde::Serialize;
 
 use crate::counting::RequestCounter;
-use crate::report::{ColdRow, OverheadRow, PhaseRow, Report, RequestsRow, Settings};
+use crate::report::{ColdRow, OverheadRow, PhaseRow, Report, RequestsRow, SaveBytesRows, Settings};
 use crate::run::{PhaseSpec, run_phase};
 use crate::stats::median;
 use crate::target::{LocalStack, Target, dynamodb_client, s3_client, sdk_config, unique_name};
@@ -349,6 +349,8 @@ struct Setup {
     adapter: Arc<dyn PersistenceAdapter>,
     raw: Option<Store>,
     counting: Option<(Arc<dyn PersistenceAdapter>, RequestCounter)>,
+    /// A DynamoDB client reporting to the counting adapter's counter, and the table.
+    counting_dynamodb: Option<(aws_sdk_dynamodb::Client, String)>,
     /// Table or bucket.
     name: String,
 }
@@ -365,6 +367,7 @@ async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup
                 adapter: Arc::new(MemoryAdapter::new()),
                 raw: None,
                 counting: None,
+                counting_dynamodb: None,
                 name: String::new(),
             }));
         }
@@ -378,6 +381,7 @@ async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup
                 adapter: Arc::new(adapter),
                 raw: None,
                 counting: None,
+                counting_dynamodb: None,
                 name: path.to_string_lossy().into_owned(),
             }));
         }
@@ -400,9 +404,8 @@ async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup
             let client = dynamodb_client(&conf, target, None);
             let adapter = DynamoDbAdapter::builder(client.clone(), &table).build();
             adapter.ensure_table().await?;
-            let counting =
-                DynamoDbAdapter::builder(dynamodb_client(&conf, target, Some(&counter)), &table)
-                    .build();
+            let counting_client = dynamodb_client(&conf, target, Some(&counter));
+            let counting = DynamoDbAdapter::builder(counting_client.clone(), &table).build();
             Ok(Some(Setup {
                 adapter: Arc::new(adapter),
                 raw: Some(Store::RawDynamoDb {
@@ -410,6 +413,7 @@ async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup
                     table: table.clone(),
                 }),
                 counting: Some((Arc::new(counting), counter)),
+                counting_dynamodb: Some((counting_client, table.clone())),
                 name: table,
             }))
         }
@@ -449,6 +453,7 @@ async fn setup(backend: Backend, target: Option<&Target>) -> Result<Option<Setup
                     bucket: bucket.clone(),
                 }),
                 counting: Some((Arc::new(counting), counter)),
+                counting_dynamodb: None,
                 name: bucket,
             }))
         }
@@ -629,6 +634,15 @@ async fn measure(opts: &Options, target: Option<&Target>) -> Result<Report, BoxE
             let rows = requests::count(counting.as_ref(), counter, &prefix).await?;
             remember(&["-returning", "-new", "-session"].map(|suffix| format!("{prefix}{suffix}")));
             report.requests.push(RequestsRow { backend, rows });
+
+            eprintln!("bench: {b}: bytes of a save of a 350 KB map");
+            let old_save = s
+                .counting_dynamodb
+                .as_ref()
+                .map(|(client, table)| (client, table.as_str()));
+            let rows = requests::save_bytes(counting.as_ref(), counter, &prefix, old_save).await?;
+            remember(&[format!("{prefix}-large")]);
+            report.save_bytes.push(SaveBytesRows { backend, rows });
         }
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cold::ColdResult;
 use crate::conversion::{ConversionRow, OPERATIONS};
-use crate::requests::{RequestRow, SESSION};
+use crate::requests::{RequestRow, SESSION, SaveBytesRow};
 use crate::run::PhaseResult;
 use crate::stats::{Table, ms};
 use crate::sys::Machine;
@@ -119,6 +119,15 @@ pub struct RequestsRow {
     pub rows: Vec<RequestRow>,
 }
 
+/// Bytes of a large map's read and save for one backend.
+#[derive(Clone, Debug, Serialize)]
+pub struct SaveBytesRows {
+    /// Backend.
+    pub backend: Backend,
+    /// Requests.
+    pub rows: Vec<SaveBytesRow>,
+}
+
 /// Cold starts for one backend.
 #[derive(Clone, Debug, Serialize)]
 pub struct ColdRow {
@@ -151,6 +160,8 @@ pub struct Report {
     pub overhead_canned: Vec<OverheadRow>,
     /// Requests per turn.
     pub requests: Vec<RequestsRow>,
+    /// Bytes on the wire of a large map's read and save.
+    pub save_bytes: Vec<SaveBytesRows>,
     /// Cold starts.
     pub cold: Vec<ColdRow>,
     /// Conversion throughput.
@@ -211,6 +222,7 @@ impl Report {
             self.overhead_table(),
             self.canned_table(),
             self.requests_table(),
+            self.save_bytes_table(),
             self.cold_table(),
             self.conversion_table(),
         ] {
@@ -524,6 +536,40 @@ impl Report {
         t.note(SESSION);
         t.note(
             "A save happens only when the attributes changed, as an attributes manager does it.",
+        );
+        t
+    }
+
+    fn save_bytes_table(&self) -> Table {
+        let mut t = Table::new(
+            "Bytes on the wire for a map of about 350 KB, counted at the SDK (interceptor)",
+            &[
+                "backend",
+                "request",
+                "requests",
+                "map bytes",
+                "sent",
+                "received",
+                "of which body",
+            ],
+        );
+        for b in &self.save_bytes {
+            for r in &b.rows {
+                t.row(vec![
+                    b.backend.name().into(),
+                    r.request.into(),
+                    r.operations(),
+                    r.attributes_bytes.to_string(),
+                    r.traffic.sent.to_string(),
+                    r.traffic.received.to_string(),
+                    r.traffic.received_body.to_string(),
+                ]);
+            }
+        }
+        t.note(
+            "Bytes of the HTTP messages: header lines and bodies (not TLS, not status or request lines). \
+             \"0.1.0's save\" is the request release 0.1.0 sent, made with the raw SDK in the same run: \
+             it asked DynamoDB for the updated attributes back.",
         );
         t
     }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::BoxError;
-use crate::counting::{RequestCounter, describe, tally};
+use crate::counting::{RequestCounter, Traffic, describe, tally};
 use crate::workload::{bump, sample_map};
 
 /// The five-turn session, as printed under the table.
@@ -136,5 +136,98 @@ pub async fn count(
     skill_turn(store, &session_key, Some(order)).await?; // OrderIntent
     // SessionEndedRequest: no persistence I/O.
     measure("five-turn session (see below)", counter.take(), 4, 3);
+    Ok(rows)
+}
+
+/// What a save of a large map costs on the wire, with the bytes of the read before it for
+/// comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct SaveBytesRow {
+    /// What was sent.
+    pub request: &'static str,
+    /// Compact JSON size of the attributes, bytes.
+    pub attributes_bytes: usize,
+    /// Requests by operation name.
+    pub by_operation: BTreeMap<String, u64>,
+    /// Bytes sent and received.
+    pub traffic: Traffic,
+}
+
+impl SaveBytesRow {
+    /// `UpdateItem×1`.
+    pub fn operations(&self) -> String {
+        describe(&self.by_operation)
+    }
+}
+
+/// The size of the map [`save_bytes`] saves: the "350 KB map", in compact JSON.
+pub const LARGE_MAP_BYTES: usize = 350_000;
+
+/// Measures the bytes of a read and of a conditional save of a ~350 KB map through `store`,
+/// and, with `old_save` (a DynamoDB client reporting to the same `counter`, and the table),
+/// the same save as release 0.1.0 sent it: `UpdateItem` with `ReturnValues=UPDATED_NEW`,
+/// which made DynamoDB send the whole map back. Keys start with `key_prefix`.
+pub async fn save_bytes(
+    store: &dyn PersistenceAdapter,
+    counter: &RequestCounter,
+    key_prefix: &str,
+    old_save: Option<(&aws_sdk_dynamodb::Client, &str)>,
+) -> Result<Vec<SaveBytesRow>, BoxError> {
+    let key = format!("{key_prefix}-large");
+    let mut attrs = sample_map(LARGE_MAP_BYTES);
+    let attributes_bytes = serde_json::to_vec(&attrs)?.len();
+    store
+        .save(&key, &Attributes::from(attrs.clone()), SaveMode::Overwrite)
+        .await?;
+    let mut rows = Vec::new();
+    let mut measure = |request, counter: &RequestCounter| {
+        rows.push(SaveBytesRow {
+            request,
+            attributes_bytes,
+            by_operation: counter.take(),
+            traffic: counter.take_bytes(),
+        });
+    };
+
+    counter.take();
+    counter.take_bytes();
+    let version = store.get(&key).await?.map(|s| s.version);
+    measure("get (reads the whole map)", counter);
+
+    bump(&mut attrs);
+    store
+        .save(
+            &key,
+            &Attributes::from(attrs.clone()),
+            SaveMode::expecting(version.as_ref()),
+        )
+        .await?;
+    measure("save, conditional on the version read", counter);
+
+    if let Some((client, table)) = old_save {
+        use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+        bump(&mut attrs);
+        let value = persistence_dynamodb::attributes_to_dynamodb(&Attributes::from(attrs))?;
+        client
+            .update_item()
+            .table_name(table)
+            .key("id", AttributeValue::S(key.clone()))
+            .update_expression("SET #a = :a, #v = if_not_exists(#v, :zero) + :one")
+            .expression_attribute_names("#a", "attributes")
+            // 0.1.0's numeric counter, under a name of its own: today's `attributesVersion`
+            // holds a write token (a string), which `+ :one` cannot add to.
+            .expression_attribute_names("#v", "benchCounterVersion")
+            .expression_attribute_values(":a", value)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+        measure(
+            "0.1.0's save (raw SDK): UpdateItem, ReturnValues=UPDATED_NEW",
+            counter,
+        );
+    }
     Ok(rows)
 }
