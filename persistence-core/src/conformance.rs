@@ -300,6 +300,7 @@ pub fn exact_decimals() -> Value {
         n("1e-130"),
         n("-3.14159265358979323846264338327950288"),
         {"nested": [n("2.718281828459045235360287471352662497")]},
+        n("1444013393650461.3"), // half-way between two f64 spellings; the float writes .2
     ])
 }
 
@@ -616,6 +617,13 @@ pub async fn exact_numbers(a: &dyn PersistenceAdapter) {
     assert_eq!(
         third.as_number().map(Number::as_str),
         Some("0.6666666666666666666666666667")
+    );
+    let tie = &again.attributes["python"][10];
+    assert_eq!(
+        tie.as_number().map(Number::as_str),
+        Some("1444013393650461.3"),
+        "[{}]",
+        a.describe()
     );
 }
 

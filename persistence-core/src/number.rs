@@ -183,10 +183,13 @@ pub fn canonical_number(text: &str) -> Option<Number> {
         return Some(Number::from_string_unchecked(exact.to_json_text()));
     }
     let exact = Decimal::parse(text)?;
-    if let Ok(f) = unsigned.parse::<f64>() {
-        let same = f == 0.0 && exact.is_zero()
-            || Decimal::parse(&format!("{f:e}")).as_ref() == Some(&exact);
-        if let Some(n) = Number::from_f64(f).filter(|_| f.is_finite() && same) {
+    if let Some(n) = unsigned.parse::<f64>().ok().and_then(Number::from_f64) {
+        // Compared with the text the number will hold (serde_json writes floats with `ryu`),
+        // not with another formatter's: two shortest spellings can both round to `f` (a tie),
+        // and formatters break ties differently (`1444013393650461.3` vs `.2`).
+        let same = n.as_f64() == Some(0.0) && exact.is_zero()
+            || Decimal::parse(n.as_str()).as_ref() == Some(&exact);
+        if same {
             return Some(n);
         }
     }
@@ -260,6 +263,21 @@ mod tests {
             ("-5.3575624515848524e-89", -5.3575624515848524e-89),
         ] {
             assert_eq!(json!(canonical_number(text).unwrap()), json!(f), "{text}");
+        }
+    }
+
+    #[test]
+    fn ties_between_two_shortest_spellings_keep_the_value() {
+        // Both spellings round to the same f64 (…461.25), exactly half-way between them; the
+        // float's own shortest text is one of them, and the other must keep its exact text.
+        for text in ["1444013393650461.3", "1444013393650461.2", "-1444013393650461.3"] {
+            let n = canonical_number(text).unwrap();
+            assert_eq!(
+                Decimal::parse(n.as_str()),
+                Decimal::parse(text),
+                "{text} read as {n}"
+            );
+            assert!(is_canonical(&n), "{text} read as {n}");
         }
     }
 
