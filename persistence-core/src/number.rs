@@ -270,7 +270,11 @@ mod tests {
     fn ties_between_two_shortest_spellings_keep_the_value() {
         // Both spellings round to the same f64 (…461.25), exactly half-way between them; the
         // float's own shortest text is one of them, and the other must keep its exact text.
-        for text in ["1444013393650461.3", "1444013393650461.2", "-1444013393650461.3"] {
+        for text in [
+            "1444013393650461.3",
+            "1444013393650461.2",
+            "-1444013393650461.3",
+        ] {
             let n = canonical_number(text).unwrap();
             assert_eq!(
                 Decimal::parse(n.as_str()),
