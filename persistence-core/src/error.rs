@@ -204,6 +204,44 @@ impl Error {
         matches!(self, Error::Conflict { .. })
     }
 
+    /// Builds an [`Error::Conflict`], redacting `key`.
+    ///
+    /// ```
+    /// # use persistence_core::Error;
+    /// let e = Error::conflict("save", "memory", "amzn1.ask.account.AB12", "version changed");
+    /// assert!(e.is_conflict());
+    /// assert!(!e.to_string().contains("AB12"));
+    /// ```
+    pub fn conflict(
+        operation: &'static str,
+        resource: impl Into<String>,
+        key: &str,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Conflict {
+            operation,
+            resource: resource.into(),
+            key: RedactedKey::new(key),
+            reason: reason.into(),
+        }
+    }
+
+    /// Builds an [`Error::CorruptData`], redacting `key`.
+    ///
+    /// ```
+    /// # use persistence_core::Error;
+    /// let e = Error::corrupt("S3 bucket 'b'", "amzn1.ask.account.AB12", "not a JSON object");
+    /// assert!(matches!(e, Error::CorruptData { .. }));
+    /// assert!(!e.to_string().contains("AB12"));
+    /// ```
+    pub fn corrupt(resource: impl Into<String>, key: &str, detail: impl Into<String>) -> Self {
+        Error::CorruptData {
+            resource: resource.into(),
+            key: RedactedKey::new(key),
+            detail: detail.into(),
+        }
+    }
+
     /// Builds an [`Error::Backend`] from any client error.
     ///
     /// ```

@@ -356,20 +356,11 @@ impl Inner {
     }
 
     fn corrupt(&self, key: &str, detail: impl Into<String>) -> Error {
-        Error::CorruptData {
-            resource: self.resource.clone(),
-            key: RedactedKey::new(key),
-            detail: detail.into(),
-        }
+        Error::corrupt(self.resource.clone(), key, detail)
     }
 
     fn conflict(&self, operation: &'static str, key: &str, reason: impl Into<String>) -> Error {
-        Error::Conflict {
-            operation,
-            resource: self.resource.clone(),
-            key: RedactedKey::new(key),
-            reason: reason.into(),
-        }
+        Error::conflict(operation, self.resource.clone(), key, reason)
     }
 
     fn check_version(&self, operation: &'static str, key: &str, v: &str) -> Result<()> {

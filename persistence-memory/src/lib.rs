@@ -216,12 +216,7 @@ impl MemoryAdapter {
     }
 
     fn conflict(operation: &'static str, key: &str, reason: impl Into<String>) -> Error {
-        Error::Conflict {
-            operation,
-            resource: RESOURCE.into(),
-            key: RedactedKey::new(key),
-            reason: reason.into(),
-        }
+        Error::conflict(operation, RESOURCE, key, reason)
     }
 
     fn parse_version(operation: &'static str, key: &str, v: &Version) -> Result<u64> {

@@ -327,12 +327,7 @@ fn conflict(
     key: &str,
     reason: String,
 ) -> Error {
-    Error::Conflict {
-        operation,
-        resource: config.resource.clone(),
-        key: RedactedKey::new(key),
-        reason,
-    }
+    Error::conflict(operation, config.resource.clone(), key, reason)
 }
 
 /// Parses a stored row: the attributes must be a JSON object; numbers are put in canonical
