@@ -101,16 +101,10 @@ pub struct CopyReport {
 impl CopyReport {
     /// The exit status this report gives.
     pub fn status(&self) -> Status {
-        if self.interrupted {
-            Status::Interrupted
-        } else if self.failed > 0
-            || self.different > 0
-            || self.verify.as_ref().is_some_and(|v| !v.equal())
-        {
-            Status::Partial
-        } else {
-            Status::Ok
-        }
+        let all_done = self.failed == 0
+            && self.different == 0
+            && self.verify.as_ref().is_none_or(|v| v.equal());
+        Status::of_run(self.interrupted, all_done)
     }
 
     /// Human-readable summary lines.
@@ -375,13 +369,7 @@ impl VerifyReport {
 
     /// Exit status: 0 equal, 1 differences, 130 interrupted.
     pub fn status(&self) -> Status {
-        if self.interrupted {
-            Status::Interrupted
-        } else if self.equal() {
-            Status::Ok
-        } else {
-            Status::Partial
-        }
+        Status::of_run(self.interrupted, self.equal())
     }
 
     /// Human-readable summary lines.

@@ -35,6 +35,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status of a bulk run: interrupted wins, then whether every key or line was done.
+    pub fn of_run(interrupted: bool, all_done: bool) -> Status {
+        if interrupted {
+            Status::Interrupted
+        } else if all_done {
+            Status::Ok
+        } else {
+            Status::Partial
+        }
+    }
+
     /// The process exit code.
     pub fn code(self) -> u8 {
         match self {

@@ -40,13 +40,7 @@ impl PurgeReport {
     /// 0 done, 1 some deletes failed, 130 interrupted. Entries saved again meanwhile were
     /// rightly kept: not a failure.
     pub fn status(&self) -> Status {
-        if self.interrupted {
-            Status::Interrupted
-        } else if self.failed > 0 {
-            Status::Partial
-        } else {
-            Status::Ok
-        }
+        Status::of_run(self.interrupted, self.failed == 0)
     }
 
     /// Human-readable summary.

@@ -236,13 +236,7 @@ pub struct ImportReport {
 impl ImportReport {
     /// The exit status: 0 all lines done, 1 some were not, 130 interrupted.
     pub fn status(&self) -> Status {
-        if self.interrupted {
-            Status::Interrupted
-        } else if self.failed > 0 {
-            Status::Partial
-        } else {
-            Status::Ok
-        }
+        Status::of_run(self.interrupted, self.failed == 0)
     }
 
     /// Human-readable summary.
