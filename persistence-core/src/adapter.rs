@@ -154,10 +154,12 @@ pub struct SaveOptions {
     pub mode: SaveMode,
     /// When the saved attributes expire.
     pub expiry: Expiry,
-    /// The token this write carries ([`unique_token`](crate::unique_token) shape); `None` lets
-    /// the adapter make one. Saving again with the same token and mode after the first save
-    /// committed (its answer lost) is recognised as the same write: it returns the version that
-    /// write made instead of [`Error::Conflict`], as long as nobody wrote after it. A token must
+    /// The token this write carries ([`unique_token`](crate::unique_token) shape; anything
+    /// else is refused with [`Error::InvalidVersion`] by every backend); `None` lets the adapter
+    /// make one. Saving again with the same token and mode after the first save committed (its
+    /// answer lost) is recognised as the same write: it returns the version that write made
+    /// instead of [`Error::Conflict`], and writes nothing, even when other writers saved on top
+    /// of it since (up to [`RECENT_TOKENS`](crate::RECENT_TOKENS) writes in all). A token must
     /// never be used for two different writes.
     pub token: Option<String>,
 }
@@ -184,11 +186,6 @@ impl SaveOptions {
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
-    }
-
-    /// The token to write: the caller's, or a fresh one.
-    pub fn token_or_new(&self) -> String {
-        self.token.clone().unwrap_or_else(crate::unique_token)
     }
 }
 
@@ -528,71 +525,47 @@ pub trait PersistenceAdapterExt: PersistenceAdapter {
 
 impl<A: PersistenceAdapter + ?Sized> PersistenceAdapterExt for A {}
 
-#[async_trait]
-impl<A: PersistenceAdapter + ?Sized> PersistenceAdapter for std::sync::Arc<A> {
-    async fn get(&self, key: &str) -> Result<Option<Stored>> {
-        (**self).get(key).await
-    }
-    async fn save_with(
-        &self,
-        key: &str,
-        attributes: &Attributes,
-        options: &SaveOptions,
-    ) -> Result<Version> {
-        (**self).save_with(key, attributes, options).await
-    }
-    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
-        (**self).save(key, attributes, mode).await
-    }
-    async fn delete(&self, key: &str) -> Result<()> {
-        (**self).delete(key).await
-    }
-    async fn delete_if(&self, key: &str, expected: &Version) -> Result<()> {
-        (**self).delete_if(key, expected).await
-    }
-    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
-        (**self).list_keys(options)
-    }
-    fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
-        (**self).entries(options)
-    }
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
+/// Implements [`PersistenceAdapter`] for a smart pointer by forwarding every method (the
+/// provided ones too, so an adapter's own `save` and `entries` are kept).
+macro_rules! forward_adapter {
+    ($($pointer:ident)::+) => {
+        #[async_trait]
+        impl<A: PersistenceAdapter + ?Sized> PersistenceAdapter for $($pointer)::+<A> {
+            async fn get(&self, key: &str) -> Result<Option<Stored>> {
+                (**self).get(key).await
+            }
+            async fn save_with(
+                &self,
+                key: &str,
+                attributes: &Attributes,
+                options: &SaveOptions,
+            ) -> Result<Version> {
+                (**self).save_with(key, attributes, options).await
+            }
+            async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
+                (**self).save(key, attributes, mode).await
+            }
+            async fn delete(&self, key: &str) -> Result<()> {
+                (**self).delete(key).await
+            }
+            async fn delete_if(&self, key: &str, expected: &Version) -> Result<()> {
+                (**self).delete_if(key, expected).await
+            }
+            fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
+                (**self).list_keys(options)
+            }
+            fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
+                (**self).entries(options)
+            }
+            fn describe(&self) -> String {
+                (**self).describe()
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl<A: PersistenceAdapter + ?Sized> PersistenceAdapter for Box<A> {
-    async fn get(&self, key: &str) -> Result<Option<Stored>> {
-        (**self).get(key).await
-    }
-    async fn save_with(
-        &self,
-        key: &str,
-        attributes: &Attributes,
-        options: &SaveOptions,
-    ) -> Result<Version> {
-        (**self).save_with(key, attributes, options).await
-    }
-    async fn save(&self, key: &str, attributes: &Attributes, mode: SaveMode) -> Result<Version> {
-        (**self).save(key, attributes, mode).await
-    }
-    async fn delete(&self, key: &str) -> Result<()> {
-        (**self).delete(key).await
-    }
-    async fn delete_if(&self, key: &str, expected: &Version) -> Result<()> {
-        (**self).delete_if(key, expected).await
-    }
-    fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String> {
-        (**self).list_keys(options)
-    }
-    fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
-        (**self).entries(options)
-    }
-    fn describe(&self) -> String {
-        (**self).describe()
-    }
-}
+forward_adapter!(std::sync::Arc);
+forward_adapter!(Box);
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,13 @@
 //! [`Attributes`]: the JSON object a skill persists per user or device.
 
+use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
+use crate::exact::{ExactError, ExactMap, ExactValue, map_to_json};
 use crate::{Error, Result};
 
 /// The persistent attributes of one user or device: a JSON object, exactly what the official ASK
@@ -32,21 +35,128 @@ use crate::{Error, Result};
 /// assert!(attrs.contains_key("visits"));
 /// # Ok::<(), persistence_core::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Attributes(Map<String, Value>);
+#[derive(Clone, Default)]
+pub struct Attributes {
+    map: Map<String, Value>,
+    /// What a backend read, exactly (see [`crate::exact`]): written back for every attribute
+    /// the skill leaves as it was. Not part of equality.
+    origin: Option<Arc<ExactMap>>,
+}
+
+impl PartialEq for Attributes {
+    /// Equal JSON: the exact stored forms are not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Attributes").field(&self.map).finish()
+    }
+}
+
+impl Serialize for Attributes {
+    /// The JSON view (numbers as `serde_json` holds them); [`Attributes::to_exact`] keeps
+    /// stored numbers exactly.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.map.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(Self::from)
+    }
+}
 
 impl Attributes {
     /// An empty attributes object.
     pub fn new() -> Self {
-        Self(Map::new())
+        Self::default()
+    }
+
+    /// Attributes as a backend read them: their JSON view, with the exact stored form kept for
+    /// the next save ([`Attributes::to_exact`]).
+    ///
+    /// # Errors
+    /// When a value has no JSON view (a number beyond `f64`'s range), naming it.
+    pub fn from_exact(exact: ExactMap) -> std::result::Result<Self, ExactError> {
+        let map = map_to_json(&exact)?;
+        Ok(Self {
+            map,
+            origin: Some(Arc::new(exact)),
+        })
+    }
+
+    /// What a save writes: for each attribute, its exact stored form when the skill left it as
+    /// read, else its current value (keeping the stored type and the exact form of what it left
+    /// unchanged inside, see [`ExactValue::reconcile`]).
+    ///
+    /// ```
+    /// use persistence_core::{Attributes, exact::{ExactValue, ExactNumber}};
+    /// let stored = [("n".to_owned(), ExactValue::Number(ExactNumber::parse("1.50").unwrap()))];
+    /// let mut a = Attributes::from_exact(stored.into_iter().collect()).unwrap();
+    /// assert_eq!(a.to_exact()["n"], ExactValue::Number(ExactNumber::parse("1.50").unwrap()));
+    /// a.insert("n".into(), 2.into());
+    /// assert_eq!(a.to_exact()["n"], ExactValue::Number(ExactNumber::parse("2").unwrap()));
+    /// ```
+    pub fn to_exact(&self) -> ExactMap {
+        self.map
+            .iter()
+            .map(|(k, v)| {
+                let exact = match self.origin.as_ref().and_then(|o| o.get(k)) {
+                    Some(stored) => stored.reconcile(v),
+                    None => ExactValue::from_json(v),
+                };
+                (k.clone(), exact)
+            })
+            .collect()
+    }
+
+    /// The exact stored form of attribute `name` when it is still as it was read (e.g. the
+    /// 28 digits of a Python `Decimal` whose JSON view is an `f64`), else `None`.
+    ///
+    /// ```
+    /// use persistence_core::{Attributes, exact::ExactValue};
+    /// let ExactValue::Map(stored) = ExactValue::parse_json(r#"{"third": 0.6666666666666666666666666667}"#).unwrap()
+    ///     else { unreachable!() };
+    /// let a = Attributes::from_exact(stored).unwrap();
+    /// assert_eq!(a.exact("third").unwrap().to_json_text(), "0.6666666666666666666666666667");
+    /// ```
+    pub fn exact(&self, name: &str) -> Option<&ExactValue> {
+        let stored = self.origin.as_ref()?.get(name)?;
+        stored.has_view(self.map.get(name)?).then_some(stored)
+    }
+
+    /// The top-level names whose current value is not what was read (added, changed or
+    /// removed), when these attributes came from a read; `None` for attributes built by hand.
+    pub fn changed_since_read(&self) -> Option<std::collections::BTreeSet<String>> {
+        let origin = self.origin.as_ref()?;
+        let mut names: std::collections::BTreeSet<String> = origin
+            .iter()
+            .filter(|(k, stored)| !self.map.get(k.as_str()).is_some_and(|v| stored.has_view(v)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        names.extend(
+            self.map
+                .keys()
+                .filter(|k| !origin.contains_key(k.as_str()))
+                .cloned(),
+        );
+        Some(names)
     }
 
     /// Reads attribute `name` as a `T`. `Ok(None)` when it is absent; an error naming the
     /// attribute when it is there but does not fit `T`. A JSON `null` is passed to `T`'s
     /// deserializer, so `Option<U>` reads it as `None`.
     pub fn get_as<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        match self.0.get(name) {
+        match self.map.get(name) {
             None => Ok(None),
             Some(v) => T::deserialize(v)
                 .map(Some)
@@ -63,7 +173,7 @@ impl Attributes {
             name: name.to_owned(),
             source,
         })?;
-        self.0.insert(name.to_owned(), v);
+        self.map.insert(name.to_owned(), v);
         Ok(())
     }
 
@@ -79,7 +189,7 @@ impl Attributes {
     /// ```
     pub fn from_serializable<T: Serialize + ?Sized>(value: &T) -> Result<Self> {
         match serde_json::to_value(value) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(Value::Object(map)) => Ok(Self::from(map)),
             Ok(other) => Err(Error::AttributeType {
                 name: "<root>".into(),
                 source: <serde_json::Error as serde::ser::Error>::custom(format!(
@@ -105,7 +215,7 @@ impl Attributes {
     /// # Ok::<(), persistence_core::Error>(())
     /// ```
     pub fn to_deserialized<T: DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(&self.0).map_err(|source| Error::AttributeType {
+        T::deserialize(&self.map).map_err(|source| Error::AttributeType {
             name: "<root>".into(),
             source,
         })
@@ -113,7 +223,7 @@ impl Attributes {
 
     /// The underlying map.
     pub fn into_inner(self) -> Map<String, Value> {
-        self.0
+        self.map
     }
 
     /// The size of the attributes as compact JSON, in bytes: what an S3 object body would hold.
@@ -130,7 +240,7 @@ impl Attributes {
         }
         let mut c = Counter(0);
         // Writing a Map of Values to an infallible writer cannot fail.
-        let _ = serde_json::to_writer(&mut c, &self.0);
+        let _ = serde_json::to_writer(&mut c, &self.map);
         c.0
     }
 }
@@ -150,31 +260,31 @@ pub fn json_type_name(v: &Value) -> &'static str {
 impl Deref for Attributes {
     type Target = Map<String, Value>;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.map
     }
 }
 
 impl DerefMut for Attributes {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+        &mut self.map
     }
 }
 
 impl From<Map<String, Value>> for Attributes {
     fn from(map: Map<String, Value>) -> Self {
-        Self(map)
+        Self { map, origin: None }
     }
 }
 
 impl From<Attributes> for Map<String, Value> {
     fn from(a: Attributes) -> Self {
-        a.0
+        a.map
     }
 }
 
 impl From<Attributes> for Value {
     fn from(a: Attributes) -> Self {
-        Value::Object(a.0)
+        Value::Object(a.map)
     }
 }
 
@@ -183,7 +293,7 @@ impl TryFrom<Value> for Attributes {
     /// Accepts a JSON object; gives any other value back.
     fn try_from(v: Value) -> std::result::Result<Self, Value> {
         match v {
-            Value::Object(map) => Ok(Self(map)),
+            Value::Object(map) => Ok(Self::from(map)),
             other => Err(other),
         }
     }
@@ -191,7 +301,7 @@ impl TryFrom<Value> for Attributes {
 
 impl FromIterator<(String, Value)> for Attributes {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        Self::from(iter.into_iter().collect::<Map<String, Value>>())
     }
 }
 

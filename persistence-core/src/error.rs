@@ -61,6 +61,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A write whose answer was lost (a timeout, a cut connection, a 5xx) and whose outcome the
+    /// adapter could not establish afterwards: it may or may not have been applied. Not a
+    /// conflict: retrying the change blindly could apply it twice. Read the key again to see.
+    #[error("{operation} of {key} in {resource}: the outcome is unknown ({detail})")]
+    OutcomeUnknown {
+        /// `save`, `delete`, ...
+        operation: &'static str,
+        /// Where: e.g. `DynamoDB table 'skill'`.
+        resource: String,
+        /// The key, redacted.
+        key: RedactedKey,
+        /// Why it could not be established.
+        detail: String,
+    },
     /// The attributes are larger than the backend can store: refused before the call (with the
     /// size counted as the backend counts it), or by the backend itself (with its error kept as
     /// the source; DynamoDB counts the whole item, fields this adapter does not own included).

@@ -35,9 +35,10 @@
 //! [`PersistenceAdapter::entries`]), deletes conditionally ([`PersistenceAdapter::delete_if`]),
 //! and lets attributes expire ([`Expiry`]).
 //!
-//! Numbers are exact: the workspace builds `serde_json` with `arbitrary_precision`, and every
-//! backend reads numbers into one canonical form ([`number`]), so a 28-digit Python `Decimal`
-//! or an integer past 2^64 loads and saves unchanged.
+//! Stored values are kept exactly ([`exact`]): a skill sees plain JSON, and every attribute it
+//! leaves as it was is written back exactly as it was stored (a 28-digit Python `Decimal`, an
+//! integer past 2^64, a DynamoDB string or number set), without turning on `serde_json`
+//! features that would change how the rest of the program parses JSON ([`number`]).
 //!
 //! ## Features
 //! - `conformance`: the [`conformance`] suite every backend's tests run.
@@ -47,8 +48,10 @@ mod attributes;
 pub mod budget;
 pub mod clock;
 mod error;
+pub mod exact;
 mod key;
 mod keygen;
+pub mod limits;
 pub mod merge;
 pub mod number;
 pub mod scrub;
@@ -70,7 +73,7 @@ pub use keygen::{
     USER_ID_FIELD, UserIdKey, envelope,
 };
 pub use scrub::ScrubbedError;
-pub use token::{is_unique_token, unique_token};
+pub use token::{RECENT_TOKENS, is_unique_token, remember_token, unique_token, write_token};
 
 /// `async_trait`, re-exported so adapters implement [`PersistenceAdapter`] with the same version.
 pub use async_trait::async_trait;

@@ -34,7 +34,7 @@ pub fn changed_names(before: &Attributes, after: &Attributes) -> BTreeSet<String
 /// Why [`three_way`] could not merge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Overlap {
-    /// Top-level names both sides changed, to different values.
+    /// Top-level names both sides changed (to the same value or not).
     pub names: BTreeSet<String>,
 }
 
@@ -42,8 +42,10 @@ pub struct Overlap {
 ///
 /// `base` is what both sides started from, `ours` what this side made of it, `theirs` what is
 /// stored now (another writer's result). Every name only one side changed takes that side's
-/// value (a removal included); a name both changed to the same value takes it; a name both
-/// changed to different values is an [`Overlap`] and nothing is merged.
+/// value (a removal included). A name **both** changed is an [`Overlap`] and nothing is merged,
+/// even when both changed it to the same value: two devices that each counted a visit from 3
+/// both wrote 4, and merging them as "agreeing" would lose one visit. Only the skill can tell a
+/// counter from a setting, so it decides (run the turn again on the fresh copy).
 ///
 /// ```
 /// use persistence_core::{Attributes, merge::three_way};
@@ -56,6 +58,8 @@ pub struct Overlap {
 ///
 /// let clash = a(json!({"streak": 10, "usual": "tea"}));
 /// assert!(three_way(&base, &ours, &clash).is_err());
+/// // The same change on both sides is a clash too: two visits counted from 3.
+/// assert!(three_way(&base, &ours, &ours).is_err());
 /// ```
 pub fn three_way(
     base: &Attributes,
@@ -64,11 +68,7 @@ pub fn three_way(
 ) -> Result<Attributes, Overlap> {
     let mine = changed_names(base, ours);
     let other = changed_names(base, theirs);
-    let clashing: BTreeSet<String> = mine
-        .intersection(&other)
-        .filter(|k| ours.get(k.as_str()) != theirs.get(k.as_str()))
-        .cloned()
-        .collect();
+    let clashing: BTreeSet<String> = mine.intersection(&other).cloned().collect();
     if !clashing.is_empty() {
         return Err(Overlap { names: clashing });
     }
@@ -114,10 +114,20 @@ mod tests {
     }
 
     #[test]
-    fn same_change_on_both_sides_is_not_a_clash() {
-        let base = a(json!({"x": 1}));
-        let both = a(json!({"x": 2}));
-        assert_eq!(three_way(&base, &both, &both).unwrap(), both);
+    fn same_change_on_both_sides_is_a_clash() {
+        // Two devices count a visit from 3: both write 4. Merged, one visit would be lost.
+        let base = a(json!({"visits": 3}));
+        let both = a(json!({"visits": 4}));
+        let e = three_way(&base, &both, &both).unwrap_err();
+        assert_eq!(e.names.into_iter().collect::<Vec<_>>(), ["visits"]);
+        // Two first launches at once, both creating {"count": 1}.
+        let e = three_way(
+            &Attributes::new(),
+            &a(json!({"count": 1})),
+            &a(json!({"count": 1})),
+        )
+        .unwrap_err();
+        assert_eq!(e.names.into_iter().collect::<Vec<_>>(), ["count"]);
     }
 
     #[test]

@@ -1,32 +1,34 @@
-//! Exact numbers: the one canonical JSON form of every decimal a backend can hold.
+//! Exact numbers: decimal text as stored, and the JSON number a skill sees.
 //!
-//! The workspace builds `serde_json` with `arbitrary_precision`, so a JSON number keeps its
-//! decimal text: `0.6666666666666666666666666667` (what Python's `Decimal(2) / Decimal(3)`
-//! stores through boto3) or `1180591620717411303424` (a Python int past 2^64) survive a read
-//! and a save unchanged instead of being rounded or refused.
+//! Backends keep numbers as decimal text (DynamoDB's `N`, a JSON body's digits). A skill works
+//! with [`serde_json::Value`]s, whose numbers are `i64`, `u64` or `f64` (unless something in
+//! the build turned on `serde_json`'s `arbitrary_precision`; no crate of this project does,
+//! because that feature changes how every crate in the same binary parses JSON). So a stored
+//! number has two forms:
 //!
-//! Text that means the same number can be spelled many ways (`1.50`, `1.5`, `15E-1`). So that
-//! values compare equal whatever backend or writer they came from, every backend reads numbers
-//! through [`canonical_number`], which gives each value one form:
-//!
-//! - an integer literal (no `.`, no exponent) that fits `i64` or `u64` is that integer;
-//! - any other number that an `f64` holds exactly is that `f64` (as `serde_json::json!` makes it);
-//! - anything else keeps its exact value as decimal text: `0.6666666666666666666666666667`,
-//!   `18446744073709551616` (integers in plain digits), `1.2345678901234567890123456789e+30`.
+//! - its **exact text** ([`ExactNumber`](crate::exact::ExactNumber)), kept beside the
+//!   attributes a read returned ([`Attributes::exact`](crate::Attributes::exact)) and written
+//!   back unchanged when the skill did not change it: a Python `Decimal(2) / Decimal(3)`
+//!   (`0.6666666666666666666666666667`) or an integer past 2^64 survives a save of another
+//!   attribute byte for byte;
+//! - its **JSON view** ([`json_number`]): an integer literal that fits `i64`/`u64` is that
+//!   integer; anything else is the nearest `f64` (correctly rounded). When `arbitrary_precision`
+//!   is on anyway (another crate of the binary asked for it), the view keeps the exact value.
 //!
 //! ```
-//! use persistence_core::number::canonical_number;
+//! use persistence_core::number::json_number;
 //! use serde_json::json;
 //!
-//! assert_eq!(json!(canonical_number("1.50").unwrap()), json!(1.5));
-//! assert_eq!(json!(canonical_number("-0042").unwrap()), json!(-42));
-//! assert_eq!(canonical_number("0.66666666666666666666666666670").unwrap().to_string(),
-//!            "0.6666666666666666666666666667");
-//! assert_eq!(canonical_number("18446744073709551616").unwrap().to_string(), "18446744073709551616");
-//! assert!(canonical_number("NaN").is_none());
+//! assert_eq!(json!(json_number("1.50").unwrap()), json!(1.5));
+//! assert_eq!(json!(json_number("-0042").unwrap()), json!(-42));
+//! assert_eq!(json!(json_number("18446744073709551615").unwrap()), json!(u64::MAX));
+//! assert!(json_number("NaN").is_none());
+//! assert!(json_number("1e400").is_none()); // beyond f64: no JSON view
 //! ```
 
-use serde_json::{Number, Value};
+use std::sync::OnceLock;
+
+use serde_json::Number;
 
 /// A decimal number in canonical parts: sign, significant digits (no leading or trailing
 /// zeros) and the power of ten of the first digit. Zero has no digits.
@@ -132,6 +134,12 @@ impl Decimal {
     /// The value as JSON number text: integers in plain digits (as Python and JavaScript
     /// write them, so a big integer stays an integer for every reader), other values in plain
     /// notation from 1e-6 up to 1e21, scientific (`d.ddde+N`) outside.
+    ///
+    /// ```
+    /// use persistence_core::number::Decimal;
+    /// assert_eq!(Decimal::parse("+1.50E2").unwrap().to_json_text(), "150");
+    /// assert_eq!(Decimal::parse(".5").unwrap().to_json_text(), "0.5");
+    /// ```
     pub fn to_json_text(&self) -> String {
         if self.is_zero() {
             return "0".into();
@@ -167,9 +175,68 @@ fn is_integer_literal(text: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The canonical JSON number for decimal `text` (see the [module docs](self)), or `None` when
-/// the text is not a finite decimal number.
-pub fn canonical_number(text: &str) -> Option<Number> {
+/// True when `text` is a number as JSON's grammar spells it (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
+/// so it can be written into a JSON document as it is.
+///
+/// ```
+/// use persistence_core::number::is_json_number_text;
+/// assert!(is_json_number_text("-0.5e+3"));
+/// assert!(!is_json_number_text("+1"));
+/// assert!(!is_json_number_text("01"));
+/// assert!(!is_json_number_text(".5"));
+/// ```
+pub fn is_json_number_text(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(c) if c.is_ascii_digit() => {
+            digits(&mut i);
+        }
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// True when the `serde_json` this binary was built with keeps numbers' decimal text
+/// (`arbitrary_precision`, turned on by some crate of the build). Checked once.
+fn arbitrary_precision() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        const PROBE: &str = "0.10000000000000000000000001";
+        serde_json::from_str::<Number>(PROBE).is_ok_and(|n| n.to_string() == PROBE)
+    })
+}
+
+/// The JSON number a skill sees for the stored decimal `text` (see the [module docs](self)):
+/// an integer literal that fits `i64` or `u64` is that integer; anything else the nearest
+/// `f64`. `None` when `text` is not a finite decimal, or is beyond `f64`'s range (`1e400`).
+pub fn json_number(text: &str) -> Option<Number> {
     let unsigned = text.strip_prefix('+').unwrap_or(text);
     if is_integer_literal(unsigned) {
         if let Ok(i) = unsigned.parse::<i64>() {
@@ -178,49 +245,38 @@ pub fn canonical_number(text: &str) -> Option<Number> {
         if let Ok(u) = unsigned.parse::<u64>() {
             return Some(u.into());
         }
-        // Beyond u64 / below i64: exact integer text.
-        let exact = Decimal::parse(unsigned)?;
-        return Some(Number::from_string_unchecked(exact.to_json_text()));
     }
-    let exact = Decimal::parse(text)?;
-    if let Some(n) = unsigned.parse::<f64>().ok().and_then(Number::from_f64) {
-        // Compared with the text the number will hold (serde_json writes floats with `ryu`),
-        // not with another formatter's: two shortest spellings can both round to `f` (a tie),
-        // and formatters break ties differently (`1444013393650461.3` vs `.2`).
-        let same = n.as_f64() == Some(0.0) && exact.is_zero()
-            || Decimal::parse(n.as_str()).as_ref() == Some(&exact);
-        if same {
-            return Some(n);
-        }
+    let exact = Decimal::parse(unsigned)?;
+    if arbitrary_precision() {
+        return serde_json::from_str::<Number>(&exact.to_json_text()).ok();
     }
-    Some(Number::from_string_unchecked(exact.to_json_text()))
+    // Rust's float parsing is correctly rounded (serde_json's is only with `float_roundtrip`).
+    let f = unsigned.parse::<f64>().ok()?;
+    Number::from_f64(if exact.is_zero() { 0.0 } else { f })
 }
 
-/// Rewrites every number in `value` into its [canonical form](canonical_number), so that values
-/// read from JSON text compare equal to the same values built in Rust or read from another
-/// backend. A number with more than 1000 significant digits (no backend stores one) is left as
-/// written, and the result is false.
-pub fn canonicalize(value: &mut Value) -> bool {
-    match value {
-        Value::Number(n) => match canonical_number(n.as_str()) {
-            Some(c) => {
-                if c != *n {
-                    *n = c;
-                }
-                true
-            }
-            None => false,
-        },
-        // Every element is visited, even after one fails.
-        Value::Array(items) => items.iter_mut().map(canonicalize).fold(true, |a, b| a & b),
-        Value::Object(map) => map.values_mut().map(canonicalize).fold(true, |a, b| a & b),
-        Value::Null | Value::Bool(_) | Value::String(_) => true,
-    }
+/// The decimal text a JSON number stands for: what a save writes for a number the skill set.
+///
+/// ```
+/// use persistence_core::number::number_text;
+/// assert_eq!(number_text(&serde_json::Number::from(7u8)), "7");
+/// assert_eq!(number_text(&serde_json::Number::from_f64(0.1).unwrap()), "0.1");
+/// ```
+pub fn number_text(n: &Number) -> String {
+    n.to_string()
 }
 
-/// True when `n` is in [canonical form](canonical_number).
-pub fn is_canonical(n: &Number) -> bool {
-    canonical_number(n.as_str()).as_ref() == Some(n)
+/// True when two decimal texts are the same number (`1.50` and `15E-1`).
+///
+/// ```
+/// assert!(persistence_core::number::same_number("1.50", "15E-1"));
+/// assert!(!persistence_core::number::same_number("1.5", "1.51"));
+/// ```
+pub fn same_number(a: &str, b: &str) -> bool {
+    match (Decimal::parse(a), Decimal::parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -228,156 +284,83 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn canon(text: &str) -> String {
-        canonical_number(text).unwrap().to_string()
-    }
-
     #[test]
     fn integers_that_fit_are_integers() {
-        assert_eq!(json!(canonical_number("0").unwrap()), json!(0));
-        assert_eq!(json!(canonical_number("-0").unwrap()), json!(0));
+        assert_eq!(json!(json_number("0").unwrap()), json!(0));
+        assert_eq!(json!(json_number("-0").unwrap()), json!(0));
         assert_eq!(
-            json!(canonical_number("18446744073709551615").unwrap()),
+            json!(json_number("18446744073709551615").unwrap()),
             json!(u64::MAX)
         );
         assert_eq!(
-            json!(canonical_number("-9223372036854775808").unwrap()),
+            json!(json_number("-9223372036854775808").unwrap()),
             json!(i64::MIN)
         );
-        assert_eq!(json!(canonical_number("007").unwrap()), json!(7));
+        assert_eq!(json!(json_number("007").unwrap()), json!(7));
     }
 
     #[test]
-    fn exact_floats_are_floats() {
+    fn other_values_are_the_nearest_float() {
         for (text, f) in [
             ("0.1", 0.1),
             ("1E+21", 1e21),
             ("1000000000000000000000.0", 1e21),
             ("1.50", 1.5),
             ("0.00000015", 1.5e-7),
-            ("123456.789", 123_456.789),
             ("0.30000000000000004", 0.30000000000000004),
-            ("-3.5", -3.5),
             ("2.0", 2.0),
             ("1e2", 100.0),
+            ("-0.0", 0.0),
+            ("1180591620717411303424", 1_180_591_620_717_411_303_424.0),
+            ("0.6666666666666666666666666667", 2.0 / 3.0),
             ("-5.3575624515848524e-89", -5.3575624515848524e-89),
+            ("1444013393650461.3", 1_444_013_393_650_461.3),
         ] {
-            assert_eq!(json!(canonical_number(text).unwrap()), json!(f), "{text}");
+            assert_eq!(json!(json_number(text).unwrap()), json!(f), "{text}");
         }
     }
 
     #[test]
-    fn ties_between_two_shortest_spellings_keep_the_value() {
-        // Both spellings round to the same f64 (…461.25), exactly half-way between them; the
-        // float's own shortest text is one of them, and the other must keep its exact text.
+    fn garbage_and_out_of_range_have_no_view() {
         for text in [
-            "1444013393650461.3",
-            "1444013393650461.2",
-            "-1444013393650461.3",
+            "", "-", "NaN", "inf", "1e", "1e+", "0x10", "1.2.3", " 1", "1e400", "-1e400",
         ] {
-            let n = canonical_number(text).unwrap();
-            assert_eq!(
-                Decimal::parse(n.as_str()),
-                Decimal::parse(text),
-                "{text} read as {n}"
-            );
-            assert!(is_canonical(&n), "{text} read as {n}");
+            assert!(json_number(text).is_none(), "{text}");
         }
     }
 
     #[test]
-    fn inexact_values_keep_their_exact_decimal_text() {
+    fn json_text_is_recognised() {
+        for ok in [
+            "0",
+            "-0",
+            "1.5",
+            "1e5",
+            "1E-5",
+            "123456789012345678901234567890",
+        ] {
+            assert!(is_json_number_text(ok), "{ok}");
+        }
+        for bad in ["", "-", "1.", ".1", "01", "+1", "1e", "1x", "NaN", "1.5e+"] {
+            assert!(!is_json_number_text(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimal_text_is_canonical() {
         assert_eq!(
-            canon("0.6666666666666666666666666667"),
-            "0.6666666666666666666666666667"
-        );
-        assert_eq!(canon("1180591620717411303424"), "1180591620717411303424");
-        assert_eq!(canon("-1180591620717411303424"), "-1180591620717411303424");
-        assert_eq!(
-            canon("0.1000000000000000000000000001"),
-            "0.1000000000000000000000000001"
-        );
-        assert_eq!(
-            canon("12345678901234567890123456789012345678E+100"),
+            Decimal::parse("12345678901234567890123456789012345678E+100")
+                .unwrap()
+                .to_json_text(),
             format!("12345678901234567890123456789012345678{}", "0".repeat(100))
         );
         assert_eq!(
-            canon("1.2345678901234567890123456789012345678E+30"),
+            Decimal::parse("1.2345678901234567890123456789012345678E+30")
+                .unwrap()
+                .to_json_text(),
             "1.2345678901234567890123456789012345678e+30"
         );
-        // As serde_json does: an integer literal stays an integer, other spellings whose decimal
-        // value an f64's shortest form reproduces become that f64.
-        assert_eq!(
-            canon("10000000000000000000000000000000000000000"),
-            format!("1{}", "0".repeat(40))
-        );
-        assert_eq!(canon("1E+40"), "1e+40");
-        assert_eq!(
-            canon("1.0000000000000000000000000000000000001E+40"),
-            "10000000000000000000000000000000000001000"
-        );
-        assert_eq!(canon("1E-130"), "1e-130");
-        assert_eq!(
-            canon("9.9999999999999999999999999999999999999E+125"),
-            format!("{}{}", "9".repeat(38), "0".repeat(88))
-        );
-        // Equal values, different spellings: one form.
-        assert_eq!(
-            canon("0.66666666666666666666666666670"),
-            canon("6.666666666666666666666666667e-1")
-        );
-    }
-
-    #[test]
-    fn garbage_and_overflow_are_refused_without_panicking() {
-        for text in [
-            "",
-            "-",
-            "+",
-            ".",
-            "e5",
-            "1e",
-            "1e+",
-            "NaN",
-            "Infinity",
-            "inf",
-            "1.2.3",
-            "0x10",
-            "10e9223372036854775807",
-            "1e99999999999999999999",
-        ] {
-            assert!(canonical_number(text).is_none(), "{text}");
-        }
-    }
-
-    #[test]
-    fn extreme_exponents_format_without_overflow() {
-        assert_eq!(canon("1e-9223372036854775808"), "1e-9223372036854775808");
-        assert_eq!(canon("-1e9223372036854775807"), "-1e+9223372036854775807");
-    }
-
-    #[test]
-    fn canonicalize_walks_nested_values() {
-        let mut v: Value =
-            serde_json::from_str(r#"{"a":[1.50,{"b":2E0}],"c":0.66666666666666666666666666670}"#)
-                .unwrap();
-        assert!(canonicalize(&mut v));
-        assert_eq!(v["a"][0], json!(1.5));
-        assert_eq!(v["a"][1]["b"], json!(2.0));
-        assert_eq!(v["c"].to_string(), "0.6666666666666666666666666667");
-    }
-
-    #[test]
-    fn decimal_text_forms() {
-        let t = |s: &str| Decimal::parse(s).unwrap().to_json_text();
-        assert_eq!(t("0.000001"), "0.000001");
-        assert_eq!(t("0.0000001"), "1e-7");
-        assert_eq!(t("123.456"), "123.456");
-        assert_eq!(t("1200"), "1200");
-        assert_eq!(t("-0.0"), "0");
-        assert_eq!(t("1e21"), "1000000000000000000000");
-        assert_eq!(t("1.5e21"), "1500000000000000000000");
-        assert_eq!(t("1.25e1"), "12.5");
-        assert_eq!(t("1.234e-7"), "1.234e-7");
+        assert_eq!(Decimal::parse("1E+1000").unwrap().to_json_text(), "1e+1000");
+        assert_eq!(Decimal::parse("-0.000").unwrap().to_json_text(), "0");
     }
 }

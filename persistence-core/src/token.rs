@@ -1,13 +1,11 @@
 //! Write tokens and content digests: what makes a version name exactly one write.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::Value;
 
-use crate::Attributes;
+use crate::{Attributes, Error, RedactedKey, Result};
 
-/// A token no other write will carry: 32 lowercase hex digits, the first 12 the milliseconds
-/// since the Unix epoch (so tokens sort roughly by time), the other 20 random (80 bits).
+/// A token no other write will carry: 32 lowercase hex digits, 128 bits from the operating
+/// system's random number generator.
 ///
 /// Backends write one with every save and use it as (or alongside) the version, so that a
 /// version never repeats: a key deleted and created again gets a new one, and an adapter can
@@ -21,22 +19,76 @@ use crate::Attributes;
 /// assert!(persistence_core::is_unique_token(&a));
 /// ```
 pub fn unique_token() -> String {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
-        & 0xffff_ffff_ffff;
-    format!(
-        "{millis:012x}{:016x}{:04x}",
-        fastrand::u64(..),
-        fastrand::u16(..)
-    )
+    let mut bytes = [0u8; 16];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        // No system randomness (never seen on the platforms Alexa skills run on): fall back to
+        // a per-process generator, and say so once per token, loudly.
+        tracing::error!(error = %e, "no system randomness for a write token; using a weaker generator");
+        bytes = fastrand::u128(..).to_le_bytes();
+    }
+    let mut out = String::with_capacity(32);
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }
 
-/// True when `s` has the shape of a [`unique_token`].
+/// True when `s` has the shape of a [`unique_token`]: 32 lowercase hex digits.
 pub fn is_unique_token(s: &str) -> bool {
     s.len() == 32
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// How many of its latest write tokens a stored item remembers, so that a save whose answer
+/// was lost recognises its own write even after other writers saved on top of it (up to this
+/// many writes in all, its own included).
+pub const RECENT_TOKENS: usize = 8;
+
+/// `recent` with `token` added as the newest, keeping the [`RECENT_TOKENS`] newest (oldest
+/// first).
+///
+/// ```
+/// use persistence_core::{remember_token, RECENT_TOKENS};
+/// let mut recent = Vec::new();
+/// for i in 0..RECENT_TOKENS + 2 {
+///     recent = remember_token(recent, format!("{i}"));
+/// }
+/// assert_eq!(recent.len(), RECENT_TOKENS);
+/// assert_eq!(recent.last().map(String::as_str), Some("9"));
+/// ```
+pub fn remember_token<T>(mut recent: Vec<T>, token: T) -> Vec<T> {
+    recent.push(token);
+    if recent.len() > RECENT_TOKENS {
+        let excess = recent.len() - RECENT_TOKENS;
+        recent.drain(..excess);
+    }
+    recent
+}
+
+/// The write token a save carries: the caller's ([`SaveOptions::token`](crate::SaveOptions::token)),
+/// checked to have [`unique_token`]'s shape, or a fresh one. Every backend calls this, so a
+/// malformed token is refused the same way everywhere, before any I/O.
+///
+/// # Errors
+/// [`Error::InvalidVersion`] naming the operation, the resource and the key (redacted).
+pub fn write_token(
+    options: &crate::SaveOptions,
+    operation: &'static str,
+    resource: &str,
+    key: &str,
+) -> Result<String> {
+    match &options.token {
+        None => Ok(unique_token()),
+        Some(t) if is_unique_token(t) => Ok(t.clone()),
+        Some(t) => Err(Error::InvalidVersion {
+            operation,
+            resource: resource.to_owned(),
+            key: RedactedKey::new(key),
+            version: t.chars().take(40).collect(),
+            reason: "a write token must have persistence_core::unique_token's shape (32 lowercase hex digits)",
+        }),
+    }
 }
 
 /// FNV-1a, 128 bits.
@@ -60,7 +112,7 @@ impl Fnv128 {
             Value::Bool(false) => self.write(b"f"),
             Value::Number(n) => {
                 self.write(b"#");
-                self.str(n.as_str());
+                self.str(&n.to_string());
             }
             Value::String(s) => {
                 self.write(b"s");
@@ -126,6 +178,28 @@ impl Attributes {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        let ok = crate::SaveOptions::default().token(unique_token());
+        assert!(write_token(&ok, "save", "r", "k").is_ok());
+        for bad in [
+            "",
+            "7",
+            "ABCDEF0123456789ABCDEF0123456789",
+            &"g".repeat(32),
+            &"a".repeat(33),
+        ] {
+            let opts = crate::SaveOptions::default().token(bad);
+            assert!(
+                matches!(
+                    write_token(&opts, "save", "r", "k"),
+                    Err(Error::InvalidVersion { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn tokens_are_unique_and_shaped() {

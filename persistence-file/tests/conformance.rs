@@ -68,10 +68,6 @@ persistence_core::conformance_tests!(setup => async {
     Some((Arc::new(InTempDir::new(&setup)) as Arc<dyn PersistenceAdapter>, MAX_KEY_BYTES))
 });
 
-fn exact(text: &str) -> serde_json::Value {
-    serde_json::Value::Number(persistence_core::number::canonical_number(text).unwrap())
-}
-
 fn attrs(v: serde_json::Value) -> Attributes {
     Attributes::try_from(v).unwrap()
 }
@@ -89,10 +85,17 @@ async fn two_adapters_on_one_directory_behave_as_two_instances() {
 async fn files_hold_the_key_version_expiry_and_attributes_as_json() {
     let s = InTempDir::new(&conformance::Setup::default());
     let key = "amzn1.ask.account.AEXAMPLE";
+    let stored = persistence_core::exact::ExactValue::parse_json(
+        r#"{"n": 0.6666666666666666666666666667}"#,
+    )
+    .unwrap();
+    let persistence_core::exact::ExactValue::Map(stored) = stored else {
+        unreachable!()
+    };
     let v = s
         .save(
             key,
-            &attrs(json!({"n": exact("0.6666666666666666666666666667")})),
+            &Attributes::from_exact(stored).unwrap(),
             SaveMode::CreateOnly,
         )
         .await
@@ -106,8 +109,8 @@ async fn files_hold_the_key_version_expiry_and_attributes_as_json() {
     assert_eq!(
         text,
         format!(
-            r#"{{"key":"amzn1.ask.account.AEXAMPLE","version":"{}","attributes":{{"n":0.6666666666666666666666666667}}}}"#,
-            v.as_str()
+            r#"{{"key":"amzn1.ask.account.AEXAMPLE","version":"{v}","recent_tokens":["{v}"],"attributes":{{"n":0.6666666666666666666666666667}}}}"#,
+            v = v.as_str()
         )
     );
     // No temporary file is left behind.

@@ -26,29 +26,43 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
+use persistence_core::exact::ExactMap;
+use persistence_core::limits::{MAX_JSON_DEPTH, check_depth};
 use persistence_core::{
     Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter,
     RedactedKey, Result, SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait,
-    is_expired, validate_key,
+    is_expired, remember_token, validate_key, write_token,
 };
 
 /// What is stored under one key.
 #[derive(Clone, Debug)]
 struct Item {
-    attributes: Attributes,
+    /// The attributes exactly as saved (what a JSON backend would hold).
+    exact: Arc<ExactMap>,
     version: u64,
-    /// The token of the write that made this version (to recognise a retried save).
-    token: String,
+    /// The tokens of the latest writes and the versions they made, oldest first (to recognise a
+    /// retried save even after later writes).
+    recent: Vec<(String, u64)>,
     expires_at: Option<SystemTime>,
 }
 
 impl Item {
+    fn attributes(&self) -> Attributes {
+        // What the store holds was made from attributes, so it always has a JSON view.
+        Attributes::from_exact((*self.exact).clone()).unwrap_or_default()
+    }
+
     fn stored(&self) -> Stored {
-        Stored::new(
-            self.attributes.clone(),
-            Version::new(self.version.to_string()),
-        )
-        .expiring(self.expires_at)
+        Stored::new(self.attributes(), Version::new(self.version.to_string()))
+            .expiring(self.expires_at)
+    }
+
+    /// The version the write with `token` made, if it is one of the latest.
+    fn made_by(&self, token: &str) -> Option<u64> {
+        self.recent
+            .iter()
+            .find(|(t, _)| t == token)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -160,8 +174,7 @@ impl MemoryAdapter {
 
     /// The attributes stored under `key`, if any and not expired (for tests).
     pub fn attributes(&self, key: &str) -> Option<Attributes> {
-        self.live(self.lock().get(key))
-            .map(|i| i.attributes.clone())
+        self.live(self.lock().get(key)).map(Item::attributes)
     }
 
     /// Stores `attributes` under `key` unconditionally, without expiry, bypassing key
@@ -181,9 +194,9 @@ impl MemoryAdapter {
         self.lock().insert(
             key.into(),
             Item {
-                attributes,
+                exact: Arc::new(attributes.to_exact()),
                 version: v,
-                token: String::new(),
+                recent: Vec::new(),
                 expires_at: None,
             },
         );
@@ -196,7 +209,7 @@ impl MemoryAdapter {
         self.lock()
             .iter()
             .filter(|(_, i)| !is_expired(i.expires_at, now))
-            .map(|(k, i)| (k.clone(), i.attributes.clone()))
+            .map(|(k, i)| (k.clone(), i.attributes()))
             .collect()
     }
 
@@ -270,8 +283,13 @@ impl PersistenceAdapter for MemoryAdapter {
         options: &SaveOptions,
     ) -> Result<Version> {
         validate_key(key, self.max_key_bytes)?;
+        let token = write_token(options, "save", RESOURCE, key)?;
+        let exact = attributes.to_exact();
+        // What the JSON backends can read back, so that a skill tested on memory meets the
+        // same limits in production.
+        check_depth(&exact, MAX_JSON_DEPTH, "save", RESOURCE, key)?;
         if let Some(limit) = self.max_item_bytes {
-            let size = attributes.json_len();
+            let size = persistence_core::exact::map_to_json_text(&exact).len();
             if size > limit {
                 return Err(Error::TooLarge {
                     operation: "save",
@@ -303,22 +321,25 @@ impl PersistenceAdapter for MemoryAdapter {
             }
         };
         if let Some(reason) = refusal {
-            // A save made again after its answer was lost: the stored write is this one.
-            if let (Some(token), Some(item)) = (&options.token, current)
-                && *token == item.token
-            {
-                return Ok(Version::new(item.version.to_string()));
+            // A save made again after its answer was lost: the write with this token is one of
+            // the latest, whatever was written on top of it since.
+            if let Some(made) = current.and_then(|item| item.made_by(&token)) {
+                return Ok(Version::new(made.to_string()));
             }
             return Err(Self::conflict("save", key, reason));
         }
         let v = self.new_version();
         let expires_at = options.expiry.resolve(self.default_expiry, now);
+        let recent = match current {
+            Some(item) if !is_expired(item.expires_at, now) => item.recent.clone(),
+            _ => Vec::new(),
+        };
         map.insert(
             key.to_owned(),
             Item {
-                attributes: attributes.clone(),
+                exact: Arc::new(exact),
                 version: v,
-                token: options.token_or_new(),
+                recent: remember_token(recent, (token, v)),
                 expires_at,
             },
         );

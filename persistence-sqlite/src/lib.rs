@@ -93,10 +93,12 @@ use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
 use persistence_core::clock::{epoch_seconds, from_epoch_seconds};
+use persistence_core::exact::{ExactValue, map_to_json_text};
+use persistence_core::limits::{MAX_JSON_DEPTH, check_depth};
 use persistence_core::{
     Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter,
     RedactedKey, Result, SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait,
-    is_unique_token, validate_key,
+    is_unique_token, remember_token, validate_key, write_token,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -104,7 +106,7 @@ use crate::pool::Pool;
 use crate::schema::ConnectionConfig;
 
 /// The schema version this crate writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The `PRAGMA application_id` that marks a database file as this crate's: "ALXP".
 pub const APPLICATION_ID: i32 = 0x414c_5850;
@@ -330,23 +332,26 @@ fn conflict(
     Error::conflict(operation, config.resource.clone(), key, reason)
 }
 
-/// Parses a stored row: the attributes must be a JSON object; numbers are put in canonical
-/// form; the version must be a write token.
+/// Parses a stored row: the attributes must be a JSON object (numbers keep their exact text);
+/// the version must be a write token.
 fn parse_row(config: &ConnectionConfig, key: &str, row: Row) -> Result<Stored> {
     let corrupt = |detail: String| Error::CorruptData {
         resource: config.resource.clone(),
         key: RedactedKey::new(key),
         detail,
     };
-    let mut value: serde_json::Value = serde_json::from_str(&row.attributes)
-        .map_err(|e| corrupt(format!("the attributes are not valid JSON ({e})")))?;
-    persistence_core::number::canonicalize(&mut value);
-    let attributes = Attributes::try_from(value).map_err(|other| {
-        corrupt(format!(
-            "the attributes hold {}, not a JSON object",
-            persistence_core::json_type_name(&other)
-        ))
-    })?;
+    let exact = match ExactValue::parse_json(&row.attributes) {
+        Ok(ExactValue::Map(map)) => map,
+        Ok(_) => return Err(corrupt("the attributes are not a JSON object".into())),
+        Err(e) => {
+            return Err(corrupt(format!(
+                "the attributes are not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )));
+        }
+    };
+    let attributes = Attributes::from_exact(exact).map_err(|e| corrupt(e.to_string()))?;
     if !is_unique_token(&row.version) {
         return Err(corrupt(format!(
             "the version column holds {:?}, not a write token",
@@ -569,25 +574,15 @@ impl PersistenceAdapter for SqliteAdapter {
         options: &SaveOptions,
     ) -> Result<Version> {
         validate_key(key, MAX_KEY_BYTES)?;
-        let token = options.token_or_new();
-        if !is_unique_token(&token) {
-            return Err(self.invalid_version(
-                "save",
-                key,
-                &token,
-                "a write token must have persistence_core::unique_token's shape",
-            ));
-        }
+        let resource = &self.pool.config.resource;
+        let token = write_token(options, "save", resource, key)?;
         let expected = match &options.mode {
             SaveMode::IfVersion(v) => Some(self.expected_version("save", key, v)?),
             _ => None,
         };
-        let json = serde_json::to_string(attributes).map_err(|e| Error::UnsupportedValue {
-            operation: "save",
-            resource: self.pool.config.resource.clone(),
-            key: RedactedKey::new(key),
-            detail: format!("the attributes cannot be written as JSON ({e})"),
-        })?;
+        let exact = attributes.to_exact();
+        check_depth(&exact, MAX_JSON_DEPTH, "save", resource, key)?;
+        let json = map_to_json_text(&exact);
         if json.len() > SQLITE_MAX_LENGTH {
             return Err(Error::TooLarge {
                 operation: "save",
@@ -700,48 +695,48 @@ fn save_in_transaction(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(fail)?;
-    if !matches!(mode, SaveMode::Overwrite) {
-        let current: Option<(String, Option<i64>)> = tx
-            .prepare_cached(&format!(
-                "SELECT version, expires_at FROM {TABLE} WHERE key = ?1"
-            ))
-            .and_then(|mut s| {
-                s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(fail)?;
-        let refusal = match (mode, &current) {
-            (SaveMode::CreateOnly, None) => None,
-            // Expired attributes count as absent.
-            (SaveMode::CreateOnly, Some((_, Some(at)))) if *at <= now => None,
-            (SaveMode::CreateOnly, Some(_)) => Some("the key already exists".to_owned()),
-            (SaveMode::IfVersion(_), None) => {
-                Some("the key was deleted since it was read".to_owned())
-            }
-            (SaveMode::IfVersion(_), Some((v, _))) if Some(v) == expected.as_ref() => None,
-            (SaveMode::IfVersion(v), Some((found, _))) => {
-                Some(format!("expected version {v}, found {found}"))
-            }
-            (_, _) => None,
-        };
-        if let Some(reason) = refusal {
-            // The same save made again after its answer was lost: the write stored is this one.
-            if let Some((v, _)) = &current
-                && v == token
-            {
-                tracing::debug!(key = %RedactedKey::new(key), "a retried save found its own write");
-                return Ok(Version::new(token));
-            }
-            return Err(conflict(config, "save", key, reason));
-        }
+    let current: Option<(String, Option<i64>, String)> = tx
+        .prepare_cached(&format!(
+            "SELECT version, expires_at, recent_tokens FROM {TABLE} WHERE key = ?1"
+        ))
+        .and_then(|mut s| {
+            s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(fail)?;
+    // Expired attributes count as absent.
+    let current = current.filter(|(_, at, _)| at.is_none_or(|at| at > now));
+    let recent: Vec<String> = current
+        .as_ref()
+        .map(|(_, _, r)| r.split_ascii_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if recent.iter().any(|t| t == token) {
+        // The same save made again after its answer was lost: it is one of the latest writes,
+        // whatever was written on top of it since. Nothing more to write.
+        tracing::debug!(key = %RedactedKey::new(key), "a retried save found its own write");
+        return Ok(Version::new(token));
     }
+    let refusal = match (mode, &current) {
+        (SaveMode::Overwrite, _) | (SaveMode::CreateOnly, None) => None,
+        (SaveMode::CreateOnly, Some(_)) => Some("the key already exists".to_owned()),
+        (SaveMode::IfVersion(_), None) => Some("the key was deleted since it was read".to_owned()),
+        (SaveMode::IfVersion(_), Some((v, _, _))) if Some(v) == expected.as_ref() => None,
+        (SaveMode::IfVersion(v), Some((found, _, _))) => {
+            Some(format!("expected version {v}, found {found}"))
+        }
+    };
+    if let Some(reason) = refusal {
+        return Err(conflict(config, "save", key, reason));
+    }
+    let recent = remember_token(recent, token.to_owned()).join(" ");
     let written = tx
         .prepare_cached(&format!(
-            "INSERT INTO {TABLE} (key, attributes, version, expires_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (key) DO UPDATE SET attributes = excluded.attributes, \
-             version = excluded.version, expires_at = excluded.expires_at"
+            "INSERT INTO {TABLE} (key, attributes, version, expires_at, recent_tokens) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET \
+             attributes = excluded.attributes, version = excluded.version, \
+             expires_at = excluded.expires_at, recent_tokens = excluded.recent_tokens"
         ))
-        .and_then(|mut s| s.execute(rusqlite::params![key, json, token, expires_at]));
+        .and_then(|mut s| s.execute(rusqlite::params![key, json, token, expires_at, recent]));
     if let Err(e) = written {
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::TooBig) {
             return Err(Error::TooLarge {

@@ -196,6 +196,16 @@ impl ConnectionConfig {
                     tables.join(", ")
                 )));
             }
+            if version == 1 {
+                // Schema 1 kept only the latest write token (in `version`); schema 2 keeps the
+                // latest few, so that a retried save recognises its own write after others.
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {TABLE} ADD COLUMN recent_tokens TEXT NOT NULL DEFAULT '';
+                     PRAGMA user_version = {SCHEMA_VERSION};"
+                ))
+                .map_err(|e| self.fail_open(e))?;
+                tracing::info!(resource = %self.resource, from = version, to = SCHEMA_VERSION, "SQLite schema upgraded");
+            }
             self.check_columns(&tx)?;
             tracing::debug!(resource = %self.resource, version, "SQLite schema checked");
         } else if application_id == 0 && tables.is_empty() {
@@ -204,7 +214,8 @@ impl ConnectionConfig {
                      key        TEXT PRIMARY KEY NOT NULL,
                      attributes TEXT NOT NULL,
                      version    TEXT NOT NULL,
-                     expires_at INTEGER
+                     expires_at INTEGER,
+                     recent_tokens TEXT NOT NULL DEFAULT ''
                  ) STRICT;
                  CREATE INDEX {TABLE}_expiry ON {TABLE} (expires_at)
                      WHERE expires_at IS NOT NULL;
@@ -242,7 +253,7 @@ impl ConnectionConfig {
             .query_map([], |r| r.get(0))
             .and_then(Iterator::collect)
             .map_err(|e| self.fail_open(e))?;
-        let missing: Vec<&str> = ["key", "attributes", "version", "expires_at"]
+        let missing: Vec<&str> = ["key", "attributes", "version", "expires_at", "recent_tokens"]
             .into_iter()
             .filter(|c| !columns.iter().any(|have| have == c))
             .collect();

@@ -29,7 +29,7 @@ async fn corrupt_rows_are_typed_errors_naming_the_database_and_an_overwrite_repa
     let token = persistence_core::unique_token();
     for (attributes, version, what) in [
         ("{not json", token.as_str(), "not valid JSON"),
-        ("[1, 2]", token.as_str(), "an array, not a JSON object"),
+        ("[1, 2]", token.as_str(), "not a JSON object"),
         ("{\"a\": 1}", "7", "not a write token"),
     ] {
         raw(&path)
@@ -54,7 +54,7 @@ async fn corrupt_rows_are_typed_errors_naming_the_database_and_an_overwrite_repa
 }
 
 #[tokio::test]
-async fn numbers_written_by_other_tools_read_in_canonical_form() {
+async fn numbers_written_by_other_tools_read_exactly_and_are_written_back_unchanged() {
     let path = fresh_path("numbers");
     let store = SqliteAdapter::open(&path).await.unwrap();
     raw(&path)
@@ -67,12 +67,37 @@ async fn numbers_written_by_other_tools_read_in_canonical_form() {
             ],
         )
         .unwrap();
-    let got = store.get("k").await.unwrap().unwrap().attributes;
-    assert_eq!(got["a"], json!(1.5));
-    assert_eq!(got["b"], json!(2.0));
-    assert_eq!(got["c"].to_string(), "0.6666666666666666666666666667");
-    assert_eq!(got["d"], json!(-42.0));
-    assert_eq!(got["e"].to_string(), "18446744073709551616");
+    let got = store.get("k").await.unwrap().unwrap();
+    let a = &got.attributes;
+    // The JSON view: integers that fit, else the nearest f64.
+    assert_eq!(a["a"], json!(1.5));
+    assert_eq!(a["b"], json!(2.0));
+    assert_eq!(a["c"], json!(2.0 / 3.0));
+    assert_eq!(a["d"], json!(-42.0));
+    assert_eq!(a["e"], json!(18_446_744_073_709_551_616.0));
+    // The exact text, kept for the next save.
+    assert_eq!(
+        a.exact("c").unwrap().to_json_text(),
+        "0.66666666666666666666666666670"
+    );
+    // A save that changes another attribute writes these back byte for byte.
+    let mut changed = got.attributes.clone();
+    changed.insert("f".into(), json!(1));
+    store
+        .save("k", &changed, SaveMode::IfVersion(got.version))
+        .await
+        .unwrap();
+    let text: String = raw(&path)
+        .query_row(
+            "SELECT attributes FROM persistent_attributes WHERE key = 'k'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        text,
+        r#"{"a":1.50,"b":2E0,"c":0.66666666666666666666666666670,"d":-4.2e1,"e":18446744073709551616,"f":1}"#
+    );
 }
 
 /// Another connection holds the write lock past the busy timeout: the save is a
@@ -268,4 +293,40 @@ async fn conflict_messages_name_the_database_but_not_the_user() {
     assert!(text.contains("amzn1.ask.account."), "{text}");
     assert!(!text.contains("SECRETPART"), "{text}");
     assert!(!format!("{e:?}").contains("SECRETPART"));
+}
+
+/// A database written by schema 1 (one token per row) opens, is upgraded in place to keep the
+/// latest tokens, and its rows read and save as before.
+#[tokio::test]
+async fn a_schema_1_database_is_upgraded_on_open() {
+    let path = fresh_path("schema1");
+    let token = persistence_core::unique_token();
+    {
+        let conn = raw(&path);
+        conn.execute_batch(
+            "CREATE TABLE persistent_attributes (
+                 key TEXT PRIMARY KEY NOT NULL, attributes TEXT NOT NULL,
+                 version TEXT NOT NULL, expires_at INTEGER) STRICT;
+             PRAGMA application_id = 1095522384;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO persistent_attributes (key, attributes, version) VALUES (?1, ?2, ?3)",
+            [USER, r#"{"visits": 3}"#, token.as_str()],
+        )
+        .unwrap();
+    }
+    let store = SqliteAdapter::open(&path).await.unwrap();
+    let got = store.get(USER).await.unwrap().unwrap();
+    assert_eq!(got.attributes["visits"], 3);
+    assert_eq!(got.version.as_str(), token);
+    store
+        .save(USER, &attrs(json!({"visits": 4})), SaveMode::IfVersion(got.version))
+        .await
+        .unwrap();
+    let version: i64 = raw(&path)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, persistence_sqlite::SCHEMA_VERSION);
 }

@@ -1,0 +1,603 @@
+//! Exact stored values: what a backend really holds, kept beside the JSON a skill works with.
+//!
+//! A skill sees its attributes as JSON ([`serde_json::Value`]). Storage holds more than JSON
+//! says: DynamoDB has string, number and binary **sets** and binary values, and numbers are
+//! decimal text of up to 38 digits (a Python skill's `Decimal`s), which an `f64` cannot always
+//! hold. An [`ExactValue`] is a value as the backend stored it. Every backend reads into exact
+//! values, shows the skill their JSON view, and keeps the exact values beside it
+//! ([`Attributes::exact`](crate::Attributes::exact)); a save writes each value the skill left
+//! as it was in its exact stored form ([`Attributes::to_exact`](crate::Attributes::to_exact)),
+//! so a mixed fleet (a Python skill and this one on the same table) keeps its sets as sets and
+//! its numbers digit for digit.
+//!
+//! A value the skill changed keeps its stored *type* where the new JSON still fits it: an
+//! array that replaced a string set and still holds distinct strings is written as a string
+//! set again (so the Python skill's `tags.add(...)` keeps working), a number set likewise, and
+//! the elements and fields it left alone inside a changed list or map keep their exact form.
+//!
+//! ```
+//! use persistence_core::exact::{ExactValue, ExactNumber};
+//! use persistence_core::Attributes;
+//! use serde_json::json;
+//!
+//! let stored = ExactValue::parse_json(r#"{"third": 0.6666666666666666666666666667, "visits": 3}"#)?;
+//! let ExactValue::Map(map) = stored else { unreachable!() };
+//! let mut attrs = Attributes::from_exact(map)?;
+//! assert_eq!(attrs["third"], json!(0.6666666666666666)); // the JSON view: the nearest f64
+//! attrs.insert("visits".into(), json!(4));                // the skill changes another attribute
+//! let written = ExactValue::Map(attrs.to_exact()).to_json_text();
+//! assert_eq!(written, r#"{"third":0.6666666666666666666666666667,"visits":4}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
+
+use crate::number::{Decimal, is_json_number_text, json_number, number_text};
+
+/// The text of a stored number: a finite decimal (`-12.5`, `1E+30`, 38 digits of a Python
+/// `Decimal`), kept exactly as the backend holds it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExactNumber(String);
+
+impl ExactNumber {
+    /// The number spelled `text`, if it is a finite decimal.
+    ///
+    /// ```
+    /// use persistence_core::exact::ExactNumber;
+    /// assert_eq!(ExactNumber::parse("1.50").unwrap().as_str(), "1.50");
+    /// assert!(ExactNumber::parse("NaN").is_none());
+    /// ```
+    pub fn parse(text: &str) -> Option<Self> {
+        Decimal::parse(text).map(|_| Self(text.to_owned()))
+    }
+
+    /// The number a JSON value holds, in the text a save writes for it.
+    pub fn from_json(n: &Number) -> Self {
+        Self(number_text(n))
+    }
+
+    /// The exact text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON view ([`json_number`]): `None` beyond `f64`'s range.
+    pub fn to_json(&self) -> Option<Number> {
+        json_number(&self.0)
+    }
+
+    /// The text to put in a JSON document: as stored when that is valid JSON, else the same
+    /// value in canonical JSON spelling (`+1.50E2` becomes `150`).
+    pub fn json_text(&self) -> String {
+        if is_json_number_text(&self.0) {
+            self.0.clone()
+        } else {
+            Decimal::parse(&self.0).map_or_else(|| "0".into(), |d| d.to_json_text())
+        }
+    }
+}
+
+impl fmt::Debug for ExactNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for ExactNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A map of exact values by name: one key's stored attributes.
+pub type ExactMap = BTreeMap<String, ExactValue>;
+
+/// A value exactly as a backend stores it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExactValue {
+    /// JSON `null` (DynamoDB `NULL`).
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number, with its stored text.
+    Number(ExactNumber),
+    /// A string.
+    String(String),
+    /// Bytes (DynamoDB `B`); their JSON view is a base64 string.
+    Binary(Vec<u8>),
+    /// A list.
+    List(Vec<ExactValue>),
+    /// A map.
+    Map(ExactMap),
+    /// A string set (DynamoDB `SS`); its JSON view is an array of strings.
+    StringSet(Vec<String>),
+    /// A number set (DynamoDB `NS`); its JSON view is an array of numbers.
+    NumberSet(Vec<ExactNumber>),
+    /// A binary set (DynamoDB `BS`); its JSON view is an array of base64 strings.
+    BinarySet(Vec<Vec<u8>>),
+}
+
+/// Why a stored value has no JSON view, or could not be parsed: what and where (a dotted path
+/// of attribute names and `[index]`es).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExactError {
+    path: Vec<String>,
+    detail: String,
+}
+
+impl ExactError {
+    /// An error at the current value.
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self {
+            path: Vec::new(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The same error one level down, under `segment` (a name, or `[i]`).
+    #[must_use]
+    pub fn under(mut self, segment: impl Into<String>) -> Self {
+        self.path.push(segment.into());
+        self
+    }
+
+    /// Where: `profile.tags[2]`, or empty for the value itself.
+    pub fn path(&self) -> String {
+        let mut out = String::new();
+        for seg in self.path.iter().rev() {
+            if !out.is_empty() && !seg.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+        out
+    }
+
+    /// What is wrong.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for ExactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path() {
+            p if p.is_empty() => f.write_str(&self.detail),
+            p => write!(f, "attribute `{p}`: {}", self.detail),
+        }
+    }
+}
+
+impl std::error::Error for ExactError {}
+
+fn index(i: usize) -> String {
+    format!("[{i}]")
+}
+
+impl ExactValue {
+    /// The exact form of a JSON value a skill set (no sets, no binary: plain JSON types).
+    pub fn from_json(v: &Value) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Bool(b) => Self::Bool(*b),
+            Value::Number(n) => Self::Number(ExactNumber::from_json(n)),
+            Value::String(s) => Self::String(s.clone()),
+            Value::Array(items) => Self::List(items.iter().map(Self::from_json).collect()),
+            Value::Object(map) => Self::Map(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Self::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The JSON view a skill sees: numbers as [`json_number`], sets as arrays, binary as
+    /// base64 strings. An error (with its path) for a number beyond `f64`'s range.
+    pub fn to_json(&self) -> Result<Value, ExactError> {
+        Ok(match self {
+            Self::Null => Value::Null,
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Number(n) => Value::Number(number_view(n)?),
+            Self::String(s) => Value::String(s.clone()),
+            Self::Binary(b) => Value::String(BASE64.encode(b)),
+            Self::List(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v.to_json().map_err(|e| e.under(index(i))))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::Map(map) => Value::Object(map_to_json(map)?),
+            Self::StringSet(items) => {
+                Value::Array(items.iter().cloned().map(Value::String).collect())
+            }
+            Self::NumberSet(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        number_view(n)
+                            .map(Value::Number)
+                            .map_err(|e| e.under(index(i)))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::BinarySet(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|b| Value::String(BASE64.encode(b)))
+                    .collect(),
+            ),
+        })
+    }
+
+    /// True when this value's JSON view is `v` (without building the view).
+    pub fn has_view(&self, v: &Value) -> bool {
+        match (self, v) {
+            (Self::Null, Value::Null) => true,
+            (Self::Bool(a), Value::Bool(b)) => a == b,
+            (Self::Number(a), Value::Number(b)) => a.to_json().as_ref() == Some(b),
+            (Self::String(a), Value::String(b)) => a == b,
+            (Self::Binary(a), Value::String(b)) => BASE64.encode(a) == *b,
+            (Self::List(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.has_view(y))
+            }
+            (Self::Map(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| x.has_view(y)))
+            }
+            (Self::StringSet(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| y.as_str() == Some(x))
+            }
+            (Self::NumberSet(a), Value::Array(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        y.as_number()
+                            .is_some_and(|y| x.to_json().as_ref() == Some(y))
+                    })
+            }
+            (Self::BinarySet(a), Value::Array(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| y.as_str() == Some(BASE64.encode(x).as_str()))
+            }
+            _ => false,
+        }
+    }
+
+    /// What a save writes for `now`, the JSON a skill holds, when this value was stored
+    /// before: this value itself when its view is still `now`; otherwise `now`'s exact form,
+    /// keeping this value's type where `now` still fits it (a set stays a set, binary stays
+    /// binary) and the exact form of every element or field `now` left as it was.
+    pub fn reconcile(&self, now: &Value) -> Self {
+        if self.has_view(now) {
+            return self.clone();
+        }
+        match (self, now) {
+            (Self::Map(old), Value::Object(new)) => Self::Map(
+                new.iter()
+                    .map(|(k, v)| {
+                        let exact = match old.get(k) {
+                            Some(o) => o.reconcile(v),
+                            None => Self::from_json(v),
+                        };
+                        (k.clone(), exact)
+                    })
+                    .collect(),
+            ),
+            (Self::List(old), Value::Array(new)) => Self::List(
+                new.iter()
+                    .enumerate()
+                    .map(|(i, v)| match old.get(i) {
+                        Some(o) => o.reconcile(v),
+                        None => Self::from_json(v),
+                    })
+                    .collect(),
+            ),
+            (Self::StringSet(_), Value::Array(new)) => match set_of(new, |v| v.as_str()) {
+                Some(items) => Self::StringSet(items.into_iter().map(str::to_owned).collect()),
+                None => Self::from_json(now),
+            },
+            (Self::NumberSet(old), Value::Array(new)) => match set_of(new, Value::as_number) {
+                Some(items) => Self::NumberSet(
+                    items
+                        .into_iter()
+                        .map(|n| {
+                            old.iter()
+                                .find(|o| o.to_json().as_ref() == Some(n))
+                                .cloned()
+                                .unwrap_or_else(|| ExactNumber::from_json(n))
+                        })
+                        .collect(),
+                ),
+                None => Self::from_json(now),
+            },
+            (Self::BinarySet(_), Value::Array(new)) => {
+                match set_of(new, |v| v.as_str().and_then(|s| BASE64.decode(s).ok())) {
+                    Some(items) => Self::BinarySet(items),
+                    None => Self::from_json(now),
+                }
+            }
+            (Self::Binary(_), Value::String(s)) => match BASE64.decode(s) {
+                Ok(bytes) => Self::Binary(bytes),
+                Err(_) => Self::from_json(now),
+            },
+            _ => Self::from_json(now),
+        }
+    }
+
+    /// How deeply lists and maps nest in this value: 0 for a scalar, 1 for a list, map or
+    /// set of scalars, and so on.
+    pub fn depth(&self) -> usize {
+        match self {
+            Self::List(items) => 1 + items.iter().map(Self::depth).max().unwrap_or(0),
+            Self::Map(map) => 1 + map_depth(map),
+            Self::StringSet(_) | Self::NumberSet(_) | Self::BinarySet(_) => 1,
+            _ => 0,
+        }
+    }
+
+    /// Parses JSON text keeping every number's exact text. Duplicate names keep the last
+    /// value, as `serde_json` does.
+    ///
+    /// # Errors
+    /// When `text` is not JSON (or nests deeper than `serde_json`'s recursion limit).
+    pub fn parse_json(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: &RawValue = serde_json::from_str(text)?;
+        from_raw(raw)
+    }
+
+    /// Compact JSON text, numbers as stored (or canonically spelled where the stored spelling
+    /// is not JSON), sets as arrays, binary as base64 strings.
+    pub fn to_json_text(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`to_json_text`](Self::to_json_text)'s text to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Self::Null => out.push_str("null"),
+            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Self::Number(n) => out.push_str(&n.json_text()),
+            Self::String(s) => write_str(s, out),
+            Self::Binary(b) => write_str(&BASE64.encode(b), out),
+            Self::List(items) => write_seq(items.iter(), out, |v, out| v.write_json(out)),
+            Self::Map(map) => write_map(map, out),
+            Self::StringSet(items) => write_seq(items.iter(), out, |s, out| write_str(s, out)),
+            Self::NumberSet(items) => {
+                write_seq(items.iter(), out, |n, out| out.push_str(&n.json_text()));
+            }
+            Self::BinarySet(items) => {
+                write_seq(items.iter(), out, |b, out| {
+                    write_str(&BASE64.encode(b), out)
+                });
+            }
+        }
+    }
+}
+
+/// The JSON view of a map of exact values (see [`ExactValue::to_json`]).
+///
+/// # Errors
+/// As [`ExactValue::to_json`], with the attribute's name in the path.
+pub fn map_to_json(map: &ExactMap) -> Result<Map<String, Value>, ExactError> {
+    map.iter()
+        .map(|(k, v)| Ok((k.clone(), v.to_json().map_err(|e| e.under(k.clone()))?)))
+        .collect()
+}
+
+/// The deepest nesting among a map's values (see [`ExactValue::depth`]).
+pub fn map_depth(map: &ExactMap) -> usize {
+    map.values().map(ExactValue::depth).max().unwrap_or(0)
+}
+
+/// Compact JSON text of a map of exact values (see [`ExactValue::to_json_text`]).
+pub fn map_to_json_text(map: &ExactMap) -> String {
+    let mut out = String::new();
+    write_map(map, &mut out);
+    out
+}
+
+fn number_view(n: &ExactNumber) -> Result<Number, ExactError> {
+    n.to_json().ok_or_else(|| {
+        ExactError::new(format!(
+            "the number {} has no JSON view (beyond the range of a 64-bit float)",
+            truncated(n.as_str())
+        ))
+    })
+}
+
+fn truncated(s: &str) -> String {
+    if s.len() <= 40 {
+        s.to_owned()
+    } else {
+        let mut end = 40;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    }
+}
+
+/// The distinct, non-empty elements of `items` if each one `pick`s, in order; `None` when one
+/// does not fit, two are equal, or there are none (DynamoDB stores no empty set).
+fn set_of<'a, T: PartialEq>(
+    items: &'a [Value],
+    pick: impl Fn(&'a Value) -> Option<T>,
+) -> Option<Vec<T>> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        let t = pick(item)?;
+        if out.contains(&t) {
+            return None;
+        }
+        out.push(t);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn from_raw(raw: &RawValue) -> Result<ExactValue, serde_json::Error> {
+    let text = raw.get();
+    Ok(match text.as_bytes().first() {
+        Some(b'{') => {
+            let entries: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+            ExactValue::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, from_raw(v)?)))
+                    .collect::<Result<_, serde_json::Error>>()?,
+            )
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text)?;
+            ExactValue::List(items.into_iter().map(from_raw).collect::<Result<_, _>>()?)
+        }
+        Some(b'"') => ExactValue::String(serde_json::from_str(text)?),
+        Some(b't' | b'f') => ExactValue::Bool(serde_json::from_str(text)?),
+        Some(b'n') => ExactValue::Null,
+        _ => match ExactNumber::parse(text) {
+            Some(n) => ExactValue::Number(n),
+            None => {
+                return Err(<serde_json::Error as serde::de::Error>::custom(
+                    "a number that is not a finite decimal",
+                ));
+            }
+        },
+    })
+}
+
+fn write_str(s: &str, out: &mut String) {
+    // Serialising a string into JSON text cannot fail.
+    if let Ok(text) = serde_json::to_string(s) {
+        out.push_str(&text);
+    }
+}
+
+fn write_seq<T>(items: impl Iterator<Item = T>, out: &mut String, each: impl Fn(T, &mut String)) {
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(item, out);
+    }
+    out.push(']');
+}
+
+fn write_map(map: &ExactMap, out: &mut String) {
+    out.push('{');
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(k, out);
+        out.push(':');
+        v.write_json(out);
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> ExactValue {
+        ExactValue::parse_json(text).unwrap()
+    }
+
+    #[test]
+    fn numbers_keep_their_text_through_parse_and_write() {
+        let text = r#"{"a":[0.6666666666666666666666666667,1180591620717411303424,1.50,-0,1E+2],"b":{"c":"\u00e9\"x"}}"#;
+        let v = parse(text);
+        assert_eq!(
+            v.to_json_text(),
+            r#"{"a":[0.6666666666666666666666666667,1180591620717411303424,1.50,-0,1E+2],"b":{"c":"é\"x"}}"#
+        );
+        assert_eq!(
+            v.to_json().unwrap(),
+            json!({"a": [2.0 / 3.0, 1.1805916207174113e21, 1.5, 0, 100.0], "b": {"c": "é\"x"}})
+        );
+    }
+
+    #[test]
+    fn untouched_values_are_written_as_stored() {
+        let stored = parse(r#"{"n": 1.50, "big": 1180591620717411303424, "list": [1.0, "x"]}"#);
+        let mut view = stored.to_json().unwrap();
+        assert!(stored.has_view(&view));
+        view["list"][1] = json!("y");
+        assert_eq!(
+            stored.reconcile(&view).to_json_text(),
+            r#"{"big":1180591620717411303424,"list":[1.0,"y"],"n":1.50}"#
+        );
+    }
+
+    #[test]
+    fn sets_and_binary_keep_their_type_when_changed_compatibly() {
+        let tags = ExactValue::StringSet(vec!["a".into(), "b".into()]);
+        assert_eq!(
+            tags.reconcile(&json!(["a", "b", "c"])),
+            ExactValue::StringSet(vec!["a".into(), "b".into(), "c".into()])
+        );
+        // Duplicates or other types: not a set any more.
+        assert!(matches!(
+            tags.reconcile(&json!(["a", "a"])),
+            ExactValue::List(_)
+        ));
+        assert!(matches!(
+            tags.reconcile(&json!(["a", 1])),
+            ExactValue::List(_)
+        ));
+        assert!(matches!(tags.reconcile(&json!([])), ExactValue::List(_)));
+        let nums = ExactValue::NumberSet(vec![
+            ExactNumber::parse("0.6666666666666666666666666667").unwrap(),
+            ExactNumber::parse("2").unwrap(),
+        ]);
+        let mut view = nums.to_json().unwrap();
+        view.as_array_mut().unwrap().push(json!(3));
+        assert_eq!(
+            nums.reconcile(&view).to_json_text(),
+            "[0.6666666666666666666666666667,2,3]"
+        );
+        let bin = ExactValue::Binary(vec![0, 255]);
+        assert_eq!(bin.to_json().unwrap(), json!("AP8="));
+        assert_eq!(bin.reconcile(&json!("AQ==")), ExactValue::Binary(vec![1]));
+        assert_eq!(
+            bin.reconcile(&json!("not base64!")),
+            ExactValue::String("not base64!".into())
+        );
+    }
+
+    #[test]
+    fn out_of_range_numbers_have_no_view_and_say_where() {
+        let v = parse(r#"{"a": {"b": [1, 1e400]}}"#);
+        let e = v.to_json().unwrap_err();
+        assert_eq!(e.path(), "a.b[1]");
+        assert!(e.to_string().contains("1e400"), "{e}");
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(parse("1").depth(), 0);
+        assert_eq!(parse("[]").depth(), 1);
+        assert_eq!(parse(r#"{"a":[{"b":1}]}"#).depth(), 3);
+        assert_eq!(ExactValue::StringSet(vec!["x".into()]).depth(), 1);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        for bad in ["", "{", "[1,]", "NaN", "01"] {
+            assert!(ExactValue::parse_json(bad).is_err(), "{bad}");
+        }
+    }
+}
