@@ -59,8 +59,10 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// Attributes at a version, without expiry.
-    pub fn new(attributes: Attributes, version: Version) -> Self {
+    /// Attributes at a version, without expiry. The attributes remember the version they were
+    /// read at ([`Attributes::read_at`]).
+    pub fn new(mut attributes: Attributes, version: Version) -> Self {
+        attributes.stamp(&version);
         Self {
             attributes,
             version,

@@ -8,7 +8,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::exact::{ExactError, ExactMap, ExactValue, map_to_json};
-use crate::{Error, Result};
+use crate::{Error, Result, Version};
 
 /// The persistent attributes of one user or device: a JSON object, exactly what the official ASK
 /// SDKs store.
@@ -40,7 +40,14 @@ pub struct Attributes {
     map: Map<String, Value>,
     /// What a backend read, exactly (see [`crate::exact`]): written back for every attribute
     /// the skill leaves as it was. Not part of equality.
-    origin: Option<Arc<ExactMap>>,
+    origin: Option<Arc<Origin>>,
+}
+
+/// What a read gave: the exact stored values, and the version they were read at.
+#[derive(Debug)]
+struct Origin {
+    exact: ExactMap,
+    version: Option<Version>,
 }
 
 impl PartialEq for Attributes {
@@ -90,7 +97,10 @@ impl Attributes {
         let map = map_to_json(&exact)?;
         Ok(Self {
             map,
-            origin: Some(Arc::new(exact)),
+            origin: Some(Arc::new(Origin {
+                exact,
+                version: None,
+            })),
         })
     }
 
@@ -110,7 +120,7 @@ impl Attributes {
         self.map
             .iter()
             .map(|(k, v)| {
-                let exact = match self.origin.as_ref().and_then(|o| o.get(k)) {
+                let exact = match self.origin.as_ref().and_then(|o| o.exact.get(k)) {
                     Some(stored) => stored.reconcile(v),
                     None => ExactValue::from_json(v),
                 };
@@ -130,14 +140,36 @@ impl Attributes {
     /// assert_eq!(a.exact("third").unwrap().to_json_text(), "0.6666666666666666666666666667");
     /// ```
     pub fn exact(&self, name: &str) -> Option<&ExactValue> {
-        let stored = self.origin.as_ref()?.get(name)?;
+        let stored = self.origin.as_ref()?.exact.get(name)?;
         stored.has_view(self.map.get(name)?).then_some(stored)
+    }
+
+    /// The version these attributes were read at, when they came from a read (a backend
+    /// uses it to write only what changed since, see [`Attributes::changed_since_read`]).
+    pub fn read_at(&self) -> Option<&Version> {
+        self.origin.as_ref()?.version.as_ref()
+    }
+
+    /// Marks these attributes as read at `version` (backends call this through
+    /// [`Stored::new`](crate::Stored::new)).
+    pub(crate) fn stamp(&mut self, version: &Version) {
+        if let Some(origin) = self.origin.as_mut() {
+            match Arc::get_mut(origin) {
+                Some(o) => o.version = Some(version.clone()),
+                None => {
+                    *origin = Arc::new(Origin {
+                        exact: origin.exact.clone(),
+                        version: Some(version.clone()),
+                    });
+                }
+            }
+        }
     }
 
     /// The top-level names whose current value is not what was read (added, changed or
     /// removed), when these attributes came from a read; `None` for attributes built by hand.
     pub fn changed_since_read(&self) -> Option<std::collections::BTreeSet<String>> {
-        let origin = self.origin.as_ref()?;
+        let origin = &self.origin.as_ref()?.exact;
         let mut names: std::collections::BTreeSet<String> = origin
             .iter()
             .filter(|(k, stored)| !self.map.get(k.as_str()).is_some_and(|v| stored.has_view(v)))

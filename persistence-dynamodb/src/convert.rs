@@ -1,20 +1,19 @@
-//! JSON attributes <-> DynamoDB attribute values, exactly or not at all.
+//! Exact stored values <-> DynamoDB attribute values, both ways without loss.
 //!
-//! Numbers are exact both ways. The workspace's `serde_json` keeps a number's decimal text
-//! (`arbitrary_precision`), so every number DynamoDB can store reads into the JSON value with its
-//! exact value, in [`persistence_core::number`]'s canonical form: a 28-digit Python `Decimal`
-//! or an integer past 2^64 loads, and is written back unchanged. Writing checks what DynamoDB
-//! cannot store (over 38 significant digits, magnitudes outside 1e-130..1e126) and refuses it
-//! naming the attribute. The conversion is written here rather than with `serde_dynamo`, which
-//! sees an arbitrary-precision number as a one-field struct and would store it as a map.
-//! Sets read as JSON arrays (the ASK SDKs' Python adapter writes a Python `set` as SS/NS);
-//! binary values have no JSON form and are refused.
+//! A read keeps every value exactly ([`ExactValue`]): numbers as DynamoDB's decimal text, string,
+//! number and binary sets as sets, binary as bytes. The skill sees their JSON view; a save writes
+//! back the exact form of every value the skill left alone (see `persistence_core::exact`), so
+//! a Python skill's `Decimal`s and sets on the same table survive this adapter's saves. Writing
+//! checks what DynamoDB cannot store (numbers over 38 significant digits or outside
+//! 1e-130..1e126, empty names inside maps) and refuses it naming the attribute.
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use persistence_core::number::{Decimal, canonical_number};
-use serde_json::{Map, Number, Value};
+use persistence_core::Attributes;
+use persistence_core::exact::{ExactError, ExactMap, ExactNumber, ExactValue};
+use persistence_core::number::Decimal;
 
 /// DynamoDB's largest number magnitude is just under 1e126 (first digit at most 10^125).
 const MAX_EXP10: i64 = 125;
@@ -26,8 +25,8 @@ const MAX_DIGITS: usize = 38;
 /// Why a value cannot be converted, with the attribute path (`attributes.profile.tags[1]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvertError {
-    pub(crate) path: String,
-    pub(crate) detail: String,
+    path: String,
+    detail: String,
 }
 
 impl ConvertError {
@@ -40,13 +39,33 @@ impl ConvertError {
     pub fn detail(&self) -> &str {
         &self.detail
     }
+
+    fn at(e: ExactError, root: &str) -> Self {
+        let inner = e.path();
+        let path = match inner.as_str() {
+            "" => root.to_owned(),
+            p if p.starts_with('[') => format!("{root}{p}"),
+            p => format!("{root}.{p}"),
+        };
+        Self {
+            path,
+            detail: e.detail().to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "attribute `{}`: {}", self.path, self.detail)
+    }
 }
 
 impl std::error::Error for ConvertError {}
 
 /// The DynamoDB map value the adapter stores for `attributes` (under `attributes`), after
-/// checking that DynamoDB can hold every value exactly. The adapter's write path; public for
-/// migrations and tools.
+/// checking that DynamoDB can hold every value exactly: each value's exact stored form where
+/// the attributes still hold it as read. The adapter's write path; public for migrations and
+/// tools.
 ///
 /// ```
 /// use persistence_core::Attributes;
@@ -57,20 +76,24 @@ impl std::error::Error for ConvertError {}
 /// assert_eq!(attributes_from_dynamodb(&value)?, attrs);
 /// # Ok::<(), persistence_dynamodb::ConvertError>(())
 /// ```
-pub fn attributes_to_dynamodb(
-    attributes: &persistence_core::Attributes,
-) -> Result<AttributeValue, ConvertError> {
-    to_item_value(attributes, "attributes").map(|(value, _)| value)
+///
+/// # Errors
+/// A value DynamoDB cannot store exactly, naming it.
+pub fn attributes_to_dynamodb(attributes: &Attributes) -> Result<AttributeValue, ConvertError> {
+    to_item_value(&attributes.to_exact(), "attributes").map(|(value, _)| value)
 }
 
-/// The attributes a stored DynamoDB map value holds, exactly or not at all (the adapter's read
-/// path): a number JSON cannot hold, a binary value, or a value that is not a map is an error
-/// naming the attribute.
-pub fn attributes_from_dynamodb(
-    value: &AttributeValue,
-) -> Result<persistence_core::Attributes, ConvertError> {
+/// The attributes a stored DynamoDB map value holds (the adapter's read path), with the exact
+/// stored form kept for the next save.
+///
+/// # Errors
+/// A value that is not a map, or holds a type this adapter does not know, naming it.
+pub fn attributes_from_dynamodb(value: &AttributeValue) -> Result<Attributes, ConvertError> {
     match value {
-        AttributeValue::M(m) => map_to_json(m, "attributes").map(Into::into),
+        AttributeValue::M(m) => {
+            let exact = map_to_exact(m, "attributes")?;
+            Attributes::from_exact(exact).map_err(|e| ConvertError::at(e, "attributes"))
+        }
         other => Err(ConvertError {
             path: "attributes".into(),
             detail: format!(
@@ -81,99 +104,90 @@ pub fn attributes_from_dynamodb(
     }
 }
 
-impl std::fmt::Display for ConvertError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "attribute `{}`: {}", self.path, self.detail)
-    }
-}
-
-impl ConvertError {
-    /// An error at the value being converted; the callers up the tree prepend the path, so that
-    /// nothing is formatted on the (common) path where conversion succeeds.
-    fn here(detail: String) -> Self {
-        Self {
-            path: String::new(),
-            detail,
-        }
-    }
-
-    fn in_key(mut self, key: &str) -> Self {
-        self.path.insert_str(0, &format!(".{key}"));
-        self
-    }
-
-    fn in_index(mut self, index: usize) -> Self {
-        self.path.insert_str(0, &format!("[{index}]"));
-        self
-    }
-
-    fn at(mut self, root: &str) -> Self {
-        self.path.insert_str(0, root);
-        self
-    }
-}
-
-/// JSON attributes as the DynamoDB map value the adapter stores, with the size it adds to the
-/// item in bytes as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per
-/// element), after checking that DynamoDB can hold every value exactly. One pass. `root` names
-/// the map in errors.
+/// A map of exact values as the DynamoDB map value the adapter stores, with the size it adds
+/// to the item in bytes as DynamoDB counts it (names + values; maps and lists 3 bytes + 1 per
+/// element), after checking that DynamoDB can hold every value exactly. `root` names the map
+/// in errors.
 pub(crate) fn to_item_value(
-    attrs: &Map<String, Value>,
+    attrs: &ExactMap,
     root: &str,
 ) -> Result<(AttributeValue, usize), ConvertError> {
     map_to_av(attrs)
         .map(|(m, size)| (AttributeValue::M(m), size))
-        .map_err(|e| e.at(root))
+        .map_err(|e| ConvertError::at(e, root))
 }
 
-fn map_to_av(
-    attrs: &Map<String, Value>,
-) -> Result<(HashMap<String, AttributeValue>, usize), ConvertError> {
+/// One top-level value as a DynamoDB value, with its size (for partial writes).
+pub(crate) fn value_to_item_value(
+    name: &str,
+    value: &ExactValue,
+) -> Result<(AttributeValue, usize), ConvertError> {
+    value_to_av(value).map_err(|e| ConvertError::at(e.under(name.to_owned()), "attributes"))
+}
+
+fn map_to_av(attrs: &ExactMap) -> Result<(HashMap<String, AttributeValue>, usize), ExactError> {
     let mut size = 3;
     let mut out = HashMap::with_capacity(attrs.len());
     for (k, v) in attrs {
         if k.is_empty() {
-            return Err(ConvertError::here(
-                "DynamoDB does not accept an empty attribute name inside a map".into(),
+            return Err(ExactError::new(
+                "DynamoDB does not accept an empty attribute name inside a map",
             )
-            .in_key(k));
+            .under(k.clone()));
         }
-        let (av, n) = value_to_av(v).map_err(|e| e.in_key(k))?;
+        let (av, n) = value_to_av(v).map_err(|e| e.under(k.clone()))?;
         size += 1 + k.len() + n;
         out.insert(k.clone(), av);
     }
     Ok((out, size))
 }
 
-fn value_to_av(v: &Value) -> Result<(AttributeValue, usize), ConvertError> {
+fn value_to_av(v: &ExactValue) -> Result<(AttributeValue, usize), ExactError> {
     Ok(match v {
-        Value::Null => (AttributeValue::Null(true), 1),
-        Value::Bool(b) => (AttributeValue::Bool(*b), 1),
-        Value::String(s) => (AttributeValue::S(s.clone()), s.len()),
-        Value::Number(n) => {
-            let size = check_number(n.as_str())?;
-            (AttributeValue::N(n.as_str().to_owned()), size)
-        }
-        Value::Array(items) => {
+        ExactValue::Null => (AttributeValue::Null(true), 1),
+        ExactValue::Bool(b) => (AttributeValue::Bool(*b), 1),
+        ExactValue::String(s) => (AttributeValue::S(s.clone()), s.len()),
+        ExactValue::Number(n) => (AttributeValue::N(n.as_str().to_owned()), check_number(n)?),
+        ExactValue::Binary(b) => (AttributeValue::B(Blob::new(b.clone())), b.len()),
+        ExactValue::List(items) => {
             let mut size = 3;
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                let (av, n) = value_to_av(item).map_err(|e| e.in_index(i))?;
+                let (av, n) = value_to_av(item).map_err(|e| e.under(format!("[{i}]")))?;
                 size += 1 + n;
                 out.push(av);
             }
             (AttributeValue::L(out), size)
         }
-        Value::Object(map) => {
+        ExactValue::Map(map) => {
             let (m, size) = map_to_av(map)?;
             (AttributeValue::M(m), size)
         }
+        ExactValue::StringSet(items) => (
+            AttributeValue::Ss(items.clone()),
+            items.iter().map(String::len).sum(),
+        ),
+        ExactValue::NumberSet(items) => {
+            let mut size = 0;
+            for (i, n) in items.iter().enumerate() {
+                size += check_number(n).map_err(|e| e.under(format!("[{i}]")))?;
+            }
+            (
+                AttributeValue::Ns(items.iter().map(|n| n.as_str().to_owned()).collect()),
+                size,
+            )
+        }
+        ExactValue::BinarySet(items) => (
+            AttributeValue::Bs(items.iter().map(|b| Blob::new(b.clone())).collect()),
+            items.iter().map(Vec::len).sum(),
+        ),
     })
 }
 
-/// Checks that DynamoDB can store the number `text` exactly; returns its size in bytes ("1 byte
-/// per two significant digits, plus 1").
-fn check_number(text: &str) -> Result<usize, ConvertError> {
+/// Checks that DynamoDB can store the number exactly; returns its size in bytes ("1 byte per
+/// two significant digits, plus 1").
+fn check_number(n: &ExactNumber) -> Result<usize, ExactError> {
+    let text = n.as_str();
     // Plain integers (the common case) need no parsing beyond their length.
     let digits = text.strip_prefix('-').unwrap_or(text);
     if !digits.is_empty()
@@ -183,203 +197,185 @@ fn check_number(text: &str) -> Result<usize, ConvertError> {
         return Ok(digits.len().div_ceil(2) + 1);
     }
     let d = Decimal::parse(text)
-        .ok_or_else(|| ConvertError::here(format!("`{text}` is not a number")))?;
+        .ok_or_else(|| ExactError::new(format!("`{text}` is not a number")))?;
     if d.is_zero() {
         return Ok(2);
     }
     if d.digits().len() > MAX_DIGITS {
-        return Err(ConvertError::here(format!(
+        return Err(ExactError::new(format!(
             "{text} has {} significant digits; DynamoDB keeps at most {MAX_DIGITS}",
             d.digits().len()
         )));
     }
     if !(MIN_EXP10..=MAX_EXP10).contains(&d.exponent()) {
-        return Err(ConvertError::here(format!(
+        return Err(ExactError::new(format!(
             "{text} is outside DynamoDB's number range (1e-130 to 9.99e125 in magnitude)"
         )));
     }
     Ok(d.digits().len().div_ceil(2) + 1)
 }
 
-/// A DynamoDB value to JSON, exactly. `root` names it in errors.
-#[cfg(test)]
-pub(crate) fn to_json(av: &AttributeValue, root: &str) -> Result<Value, ConvertError> {
-    value_to_json(av).map_err(|e| e.at(root))
+/// A DynamoDB map as exact values. `root` names it in errors.
+pub(crate) fn map_to_exact(
+    m: &HashMap<String, AttributeValue>,
+    root: &str,
+) -> Result<ExactMap, ConvertError> {
+    entries_to_exact(m).map_err(|e| ConvertError::at(e, root))
 }
 
-fn value_to_json(av: &AttributeValue) -> Result<Value, ConvertError> {
+fn entries_to_exact(m: &HashMap<String, AttributeValue>) -> Result<ExactMap, ExactError> {
+    m.iter()
+        .map(|(k, v)| Ok((k.clone(), av_to_exact(v).map_err(|e| e.under(k.clone()))?)))
+        .collect()
+}
+
+fn number(text: &str) -> Result<ExactNumber, ExactError> {
+    ExactNumber::parse(text).ok_or_else(|| ExactError::new(format!("`{text}` is not a number")))
+}
+
+fn av_to_exact(av: &AttributeValue) -> Result<ExactValue, ExactError> {
     Ok(match av {
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::N(n) => Value::Number(number_to_json(n).map_err(ConvertError::here)?),
-        AttributeValue::M(m) => Value::Object(entries_to_json(m)?),
-        AttributeValue::L(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, v) in items.iter().enumerate() {
-                out.push(value_to_json(v).map_err(|e| e.in_index(i))?);
-            }
-            Value::Array(out)
-        }
-        AttributeValue::Ss(items) => {
-            Value::Array(items.iter().cloned().map(Value::String).collect())
-        }
-        AttributeValue::Ns(items) => Value::Array(
+        AttributeValue::Null(_) => ExactValue::Null,
+        AttributeValue::Bool(b) => ExactValue::Bool(*b),
+        AttributeValue::S(s) => ExactValue::String(s.clone()),
+        AttributeValue::N(n) => ExactValue::Number(number(n)?),
+        AttributeValue::B(b) => ExactValue::Binary(b.clone().into_inner()),
+        AttributeValue::M(m) => ExactValue::Map(entries_to_exact(m)?),
+        AttributeValue::L(items) => ExactValue::List(
             items
                 .iter()
-                .map(|n| number_to_json(n).map(Value::Number))
-                .collect::<Result<_, _>>()
-                .map_err(ConvertError::here)?,
+                .enumerate()
+                .map(|(i, v)| av_to_exact(v).map_err(|e| e.under(format!("[{i}]"))))
+                .collect::<Result<_, _>>()?,
         ),
-        AttributeValue::B(_) | AttributeValue::Bs(_) => {
-            return Err(ConvertError::here("binary values have no JSON form".into()));
+        AttributeValue::Ss(items) => ExactValue::StringSet(items.clone()),
+        AttributeValue::Ns(items) => ExactValue::NumberSet(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| number(n).map_err(|e| e.under(format!("[{i}]"))))
+                .collect::<Result<_, _>>()?,
+        ),
+        AttributeValue::Bs(items) => {
+            ExactValue::BinarySet(items.iter().map(|b| b.clone().into_inner()).collect())
         }
         other => {
-            return Err(ConvertError::here(format!(
-                "unsupported DynamoDB type {other:?}"
+            return Err(ExactError::new(format!(
+                "unsupported DynamoDB type {}",
+                crate::errors::type_name(other)
             )));
         }
     })
 }
 
-/// A DynamoDB map to a JSON object, exactly. `root` names it in errors.
-pub(crate) fn map_to_json(
-    m: &std::collections::HashMap<String, AttributeValue>,
-    root: &str,
-) -> Result<Map<String, Value>, ConvertError> {
-    entries_to_json(m).map_err(|e| e.at(root))
-}
-
-fn entries_to_json(
-    m: &std::collections::HashMap<String, AttributeValue>,
-) -> Result<Map<String, Value>, ConvertError> {
-    let mut out = Map::new();
-    for (k, v) in m {
-        out.insert(k.clone(), value_to_json(v).map_err(|e| e.in_key(k))?);
-    }
-    Ok(out)
-}
-
-/// A DynamoDB number (decimal text) as a JSON number with its exact value, in canonical form.
-pub(crate) fn number_to_json(text: &str) -> Result<Number, String> {
-    canonical_number(text).ok_or_else(|| format!("`{text}` is not a number"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn roundtrip(v: Value) -> Value {
-        let Value::Object(map) = v else { panic!() };
-        let (av, _) = to_item_value(&map, "attributes").unwrap();
-        to_json(&av, "attributes").unwrap()
+    fn attrs(v: Value) -> Attributes {
+        Attributes::try_from(v).unwrap()
+    }
+
+    fn roundtrip(a: &Attributes) -> Attributes {
+        attributes_from_dynamodb(&attributes_to_dynamodb(a).unwrap()).unwrap()
     }
 
     #[test]
-    fn every_number_dynamodb_stores_is_read_exactly() {
-        for (text, expected) in [
-            ("0", "0"),
-            ("-0", "0"),
-            ("-0.000", "-0.0"),
-            ("18446744073709551615", "18446744073709551615"),
-            ("-9223372036854775808", "-9223372036854775808"),
-            ("0.1", "0.1"),
-            ("1E+21", "1e+21"),
-            ("0.00000015", "1.5e-7"),
-            ("123456.789", "123456.789"),
-            ("-3.5", "-3.5"),
-            // What floats cannot hold keeps its exact decimal text.
-            (
-                "0.6666666666666666666666666667",
-                "0.6666666666666666666666666667",
-            ),
-            ("1180591620717411303424", "1180591620717411303424"),
-            ("18446744073709551616", "18446744073709551616"),
-            (
-                "0.1000000000000000000000000001",
-                "0.1000000000000000000000000001",
-            ),
-            ("1E-130", "1e-130"),
+    fn every_number_dynamodb_stores_is_kept_exactly() {
+        for text in [
+            "0",
+            "-0.000",
+            "18446744073709551616",
+            "0.6666666666666666666666666667",
+            "1180591620717411303424",
+            "1E-130",
+            "9.9999999999999999999999999999999999999E+125",
         ] {
-            assert_eq!(number_to_json(text).unwrap().as_str(), expected, "{text}");
-        }
-        let max = "9.9999999999999999999999999999999999999E+125";
-        assert_eq!(
-            number_to_json(max).unwrap().as_str(),
-            format!("{}{}", "9".repeat(38), "0".repeat(88))
-        );
-        for text in ["1e-130", "-1e-130", "1e125"] {
-            assert!(number_to_json(text).is_ok(), "{text}");
+            let av = AttributeValue::M(HashMap::from([(
+                "n".to_owned(),
+                AttributeValue::N(text.into()),
+            )]));
+            let read = attributes_from_dynamodb(&av).unwrap();
+            // Untouched, it is written back with the same text.
+            assert_eq!(attributes_to_dynamodb(&read).unwrap(), av, "{text}");
         }
     }
 
     #[test]
     fn garbage_numbers_are_errors_not_panics() {
-        for text in [
-            "NaN",
-            "Infinity",
-            "inf",
-            "",
-            "1.2.3",
-            "10e9223372036854775807",
-        ] {
-            assert!(number_to_json(text).is_err(), "{text}");
+        for text in ["NaN", "Infinity", "", "1.2.3", "10e9223372036854775807"] {
+            let av = AttributeValue::M(HashMap::from([(
+                "n".to_owned(),
+                AttributeValue::N(text.into()),
+            )]));
+            let e = attributes_from_dynamodb(&av).unwrap_err();
+            assert_eq!(e.path(), "attributes.n", "{text}");
         }
     }
 
     #[test]
     fn awkward_values_round_trip() {
-        let v = json!({
+        let v = attrs(json!({
             "s": "", "n": null, "t": true, "m": {}, "l": [],
             "deep": {"a": [1, {"b": [0.1, -2.5, 1e21, 1.5e-7]}]},
             "i": i64::MIN, "u": u64::MAX, "f": 6.02214076e23,
             "uni": "☕ \u{0} ключ",
-            "big": Value::Number(canonical_number("0.6666666666666666666666666667").unwrap()),
-        });
-        assert_eq!(roundtrip(v.clone()), v);
+        }));
+        assert_eq!(roundtrip(&v), v);
     }
 
     #[test]
     fn numbers_dynamodb_cannot_store_are_refused_with_their_path() {
-        let Value::Object(m) = json!({"a": {"b": [1, 1e200]}}) else {
-            panic!()
+        let e = attributes_to_dynamodb(&attrs(json!({"a": {"b": [1, 1e200]}}))).unwrap_err();
+        assert_eq!(e.path(), "attributes.a.b[1]");
+        let forty = ExactValue::parse_json(&format!("{{\"x\": 0.{}}}", "1".repeat(40))).unwrap();
+        let ExactValue::Map(forty) = forty else {
+            unreachable!()
         };
-        let e = to_item_value(&m, "attributes").unwrap_err();
-        assert_eq!(e.path, "attributes.a.b[1]");
-        let forty = Value::Number(canonical_number(&format!("0.{}", "1".repeat(40))).unwrap());
-        let Value::Object(m) = json!({"x": forty}) else {
-            panic!()
-        };
-        let e = to_item_value(&m, "attributes").unwrap_err();
-        assert!(e.detail.contains("38"), "{e}");
-        let Value::Object(m) = json!({"a": {"": 1}}) else {
-            panic!()
-        };
-        assert!(to_item_value(&m, "attributes").is_err());
+        let e = to_item_value(&forty, "attributes").unwrap_err();
+        assert!(e.detail().contains("38"), "{e}");
+        assert!(attributes_to_dynamodb(&attrs(json!({"a": {"": 1}}))).is_err());
     }
 
     #[test]
-    fn sets_read_as_arrays_and_binary_is_refused() {
-        let ss = AttributeValue::Ss(vec!["a".into(), "b".into()]);
-        assert_eq!(to_json(&ss, "x").unwrap(), json!(["a", "b"]));
-        let ns = AttributeValue::Ns(vec!["1".into(), "2.5".into()]);
-        assert_eq!(to_json(&ns, "x").unwrap(), json!([1, 2.5]));
-        let b = AttributeValue::B(aws_smithy_types::Blob::new(vec![1, 2]));
-        let mut m = std::collections::HashMap::new();
-        m.insert("bin".to_string(), b);
-        let e = map_to_json(&m, "attributes").unwrap_err();
-        assert_eq!(e.path, "attributes.bin");
+    fn sets_and_binary_read_as_json_and_are_written_back_as_they_were() {
+        let stored = AttributeValue::M(HashMap::from([
+            ("ss".to_owned(), AttributeValue::Ss(vec!["a".into(), "b".into()])),
+            ("ns".to_owned(), AttributeValue::Ns(vec!["1".into(), "2.50".into()])),
+            ("b".to_owned(), AttributeValue::B(Blob::new(vec![1, 2]))),
+            ("visits".to_owned(), AttributeValue::N("1".into())),
+        ]));
+        let mut read = attributes_from_dynamodb(&stored).unwrap();
+        assert_eq!(read["ss"], json!(["a", "b"]));
+        assert_eq!(read["ns"], json!([1, 2.5]));
+        assert_eq!(read["b"], json!("AQI="));
+        read.insert("visits".into(), json!(2));
+        let AttributeValue::M(written) = attributes_to_dynamodb(&read).unwrap() else {
+            panic!()
+        };
+        assert_eq!(written["ss"], AttributeValue::Ss(vec!["a".into(), "b".into()]));
+        assert_eq!(written["ns"], AttributeValue::Ns(vec!["1".into(), "2.50".into()]));
+        assert_eq!(written["b"], AttributeValue::B(Blob::new(vec![1, 2])));
+        assert_eq!(written["visits"], AttributeValue::N("2".into()));
+        // A set the skill added to stays a set.
+        read.get_mut("ss").unwrap().as_array_mut().unwrap().push(json!("c"));
+        let AttributeValue::M(written) = attributes_to_dynamodb(&read).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            written["ss"],
+            AttributeValue::Ss(vec!["a".into(), "b".into(), "c".into()])
+        );
     }
 
     #[test]
     fn size_counts_names_and_values() {
-        let Value::Object(m) = json!({"ab": "xyz"}) else {
-            panic!()
-        };
+        let a = attrs(json!({"ab": "xyz"}));
         // map overhead 3 + element 1 + name 2 + value 3
-        assert_eq!(to_item_value(&m, "a").unwrap().1, 9);
-        assert_eq!(check_number("12345").unwrap(), 4);
-        assert_eq!(check_number("0.6666666666666666666666666667").unwrap(), 15);
+        assert_eq!(to_item_value(&a.to_exact(), "a").unwrap().1, 9);
+        let n = |t: &str| check_number(&ExactNumber::parse(t).unwrap()).unwrap();
+        assert_eq!(n("12345"), 4);
+        assert_eq!(n("0.6666666666666666666666666667"), 15);
     }
 }

@@ -177,18 +177,18 @@ async fn corrupt_items_are_typed_errors_naming_the_attribute() {
             "attributes.score",
         ),
         (
-            "binary",
+            "a number set with a number that is not one",
             vec![(
                 "attributes",
                 AttributeValue::M(
                     [(
-                        "b".to_string(),
-                        AttributeValue::B(aws_smithy_types::Blob::new(vec![0u8])),
+                        "ns".to_string(),
+                        AttributeValue::Ns(vec!["1".into(), "one".into()]),
                     )]
                     .into(),
                 ),
             )],
-            "attributes.b",
+            "attributes.ns[1]",
         ),
     ];
     for (name, item, expected) in cases {
@@ -266,11 +266,20 @@ async fn numbers_no_float_holds_load_exactly() {
         .await
         .unwrap()
         .unwrap();
+    // The JSON view is the nearest f64; the exact text is kept and written back.
+    assert_eq!(got.attributes["third"], serde_json::json!(2.0 / 3.0));
     assert_eq!(
-        got.attributes["third"].to_string(),
+        got.attributes.exact("third").unwrap().to_json_text(),
         "0.6666666666666666666666666667"
     );
-    assert_eq!(got.attributes["big"].to_string(), "1180591620717411303424");
+    assert_eq!(
+        got.attributes.exact("big").unwrap().to_json_text(),
+        "1180591620717411303424"
+    );
+    let value = persistence_dynamodb::attributes_to_dynamodb(&got.attributes).unwrap();
+    let AttributeValue::M(m) = value else { panic!() };
+    assert_eq!(m["third"], AttributeValue::N("0.6666666666666666666666666667".into()));
+    assert_eq!(m["big"], AttributeValue::N("1180591620717411303424".into()));
 }
 
 #[tokio::test]
@@ -362,17 +371,24 @@ async fn a_failed_condition_that_finds_its_own_token_is_the_save_that_landed() {
             400,
             "ConditionalCheckFailedException",
             "The conditional request failed",
-            &format!(r#","Item":{{"id":{{"S":"{USER}"}},"attributesVersion":{{"S":"{mine}"}}}}"#),
+            // Its own write, with two others on top of it since.
+            &format!(
+                r#","Item":{{"id":{{"S":"{USER}"}},"attributesVersion":{{"S":"{}.6"}},"attributesTokens":{{"L":[{{"S":"{}"}},{{"S":"{mine}"}},{{"S":"{}"}}]}}}}"#,
+                unique_token(),
+                unique_token(),
+                unique_token()
+            ),
         )
     });
     let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
+    let read_at = format!("{}.3", unique_token());
     let opts =
-        SaveOptions::new(SaveMode::IfVersion(Version::new(unique_token()))).token(token.clone());
+        SaveOptions::new(SaveMode::IfVersion(Version::new(read_at))).token(token.clone());
     let v = store
         .save_with(USER, &Attributes::new(), &opts)
         .await
         .unwrap();
-    assert_eq!(v.as_str(), token);
+    assert_eq!(v.as_str(), format!("{token}.4"));
 
     // Another writer's token: a real conflict.
     let other = unique_token();
@@ -381,7 +397,9 @@ async fn a_failed_condition_that_finds_its_own_token_is_the_save_that_landed() {
             400,
             "ConditionalCheckFailedException",
             "The conditional request failed",
-            &format!(r#","Item":{{"id":{{"S":"{USER}"}},"attributesVersion":{{"S":"{other}"}}}}"#),
+            &format!(
+                r#","Item":{{"id":{{"S":"{USER}"}},"attributesVersion":{{"S":"{other}.4"}},"attributesTokens":{{"L":[{{"S":"{other}"}}]}}}}"#
+            ),
         )
     });
     let store = adapter(mock_client!(aws_sdk_dynamodb, [&rule]));
@@ -401,6 +419,10 @@ async fn saves_ask_for_nothing_back_and_write_a_token() {
                     r.expression_attribute_values().and_then(|v| v.get(":token")),
                     Some(AttributeValue::S(t)) if persistence_core::is_unique_token(t)
                 )
+                && matches!(
+                    r.expression_attribute_values().and_then(|v| v.get(":tokens")),
+                    Some(AttributeValue::L(l)) if l.len() == 1
+                )
         })
         .then_output(|| {
             aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
@@ -410,7 +432,9 @@ async fn saves_ask_for_nothing_back_and_write_a_token() {
         .save(USER, &Attributes::new(), SaveMode::Overwrite)
         .await
         .unwrap();
-    assert!(persistence_core::is_unique_token(v.as_str()), "{v:?}");
+    let (token, number) = v.as_str().split_once('.').unwrap();
+    assert!(persistence_core::is_unique_token(token), "{v:?}");
+    assert_eq!(number, "0");
     assert_eq!(rule.num_calls(), 1);
 }
 
