@@ -5,13 +5,13 @@
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use persistence_core::number::{Decimal, canonicalize, is_canonical};
+use persistence_core::exact::ExactValue;
+use persistence_core::number::{Decimal, json_number};
 use persistence_core::{
     Attributes, DeviceIdKey, Error, KeyGenerator, MAX_KEY_BYTES, PersonIdKey, UserIdKey,
     validate_key,
 };
 use persistence_dynamodb::{attributes_from_dynamodb, attributes_to_dynamodb};
-use serde_json::Value;
 
 /// Envelope parsing and key generation: any input parses or is refused; a parsed envelope gives
 /// each key generator either a non-empty key or [`Error::MissingKeySource`]; printing it never
@@ -42,25 +42,29 @@ pub fn envelope(data: &[u8]) {
     }
 }
 
-/// JSON -> DynamoDB -> JSON: an object the writer accepts reads back exactly the same value
-/// (numbers included: each in its canonical form, compared as JSON values, never through `f64`);
-/// an object it refuses is refused with a path. Never a panic.
+/// JSON -> DynamoDB -> JSON: an object the writer accepts reads back exactly the same, both
+/// its JSON view and every number's exact text (never through `f64`); an object it refuses is
+/// refused with a path. Never a panic.
 pub fn dynamodb_roundtrip(data: &[u8]) {
-    let Ok(mut value) = serde_json::from_slice::<Value>(data) else {
+    let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // What every backend does with numbers read from text (a number of over 1000 significant
-    // digits stays as written; DynamoDB refuses it below).
-    canonicalize(&mut value);
-    let Value::Object(map) = value else {
+    let Ok(ExactValue::Map(map)) = ExactValue::parse_json(text) else {
         return;
     };
-    let attrs = Attributes::from(map);
+    let Ok(attrs) = Attributes::from_exact(map) else {
+        return; // a number beyond f64's range has no JSON view
+    };
     match attributes_to_dynamodb(&attrs) {
         Ok(stored) => {
             let back = attributes_from_dynamodb(&stored)
                 .unwrap_or_else(|e| panic!("what the adapter writes it cannot read: {e}"));
             assert_eq!(back, attrs, "the round trip changed a value");
+            assert_eq!(
+                back.to_exact(),
+                attrs.to_exact(),
+                "the round trip changed a stored form"
+            );
         }
         Err(e) => assert!(
             e.path().starts_with("attributes"),
@@ -69,36 +73,37 @@ pub fn dynamodb_roundtrip(data: &[u8]) {
     }
 }
 
-/// A stored DynamoDB number given as arbitrary text: read exactly (its decimal value is the
-/// text's) or refused as not a number; what is read is in canonical form, and is written and
-/// read again unchanged, or refused by the writer as something DynamoDB cannot store (which
-/// DynamoDB itself never returns).
+/// A stored DynamoDB number given as arbitrary text: read (its JSON view is the nearest value)
+/// or refused as not a number (or beyond a float's range); its exact text is kept and written
+/// back unchanged by a save that did not touch it, or refused by the writer as something
+/// DynamoDB cannot store (which DynamoDB itself never returns).
 pub fn dynamodb_numbers(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let stored = AttributeValue::M([("n".to_string(), AttributeValue::N(text.to_owned()))].into());
     let Ok(first) = attributes_from_dynamodb(&stored) else {
-        // Refused: it must not be a decimal number at all.
+        // Refused: not a decimal number, or one without a JSON view.
         assert!(
-            Decimal::parse(text).is_none(),
+            Decimal::parse(text).is_none() || json_number(text).is_none(),
             "{text:?} is a number the reader refused"
         );
         return;
     };
     let n = first["n"].as_number().expect("a number reads as a number");
-    assert!(
-        is_canonical(n),
-        "{text:?} read as {n}, not in canonical form"
-    );
-    // The value is exactly the text's: the same decimal, whatever the spelling.
-    assert_eq!(
-        Decimal::parse(n.as_str()),
-        Decimal::parse(text.trim_start_matches('+')),
-        "{text:?} read as {n}: a different value"
-    );
-    match attributes_to_dynamodb(&first).and_then(|v| attributes_from_dynamodb(&v)) {
-        Ok(again) => assert_eq!(again, first, "{text:?}: {n} changed in a save"),
+    let view = n.as_f64().expect("a JSON number has a float value");
+    if let Ok(exact) = text.trim_start_matches('+').parse::<f64>() {
+        assert!(
+            view == exact || (view == 0.0 && exact == 0.0),
+            "{text:?} read as {n}: not the nearest float"
+        );
+    }
+    match first.exact("n") {
+        Some(ExactValue::Number(e)) => assert_eq!(e.as_str(), text, "the exact text was lost"),
+        other => panic!("{text:?}: exact form {other:?}"),
+    }
+    match attributes_to_dynamodb(&first) {
+        Ok(again) => assert_eq!(again, stored, "{text:?} changed in a save that did not touch it"),
         Err(e) => assert!(
             e.detail().contains("outside DynamoDB's number range")
                 || e.detail().contains("significant digits"),

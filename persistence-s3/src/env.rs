@@ -1,10 +1,8 @@
 //! `S3Adapter::from_env()`: Alexa-hosted skills' settings and the standard AWS environment.
 
-use aws_config::BehaviorVersion;
-use aws_sdk_s3::config::Region;
 use persistence_core::{Error, Result};
 
-use crate::{S3Adapter, S3AdapterBuilder, client_config};
+use crate::{KeyLayout, S3Adapter, S3AdapterBuilder};
 
 /// The bucket variable Alexa-hosted skills get.
 pub const BUCKET_VAR: &str = "S3_PERSISTENCE_BUCKET";
@@ -12,14 +10,18 @@ pub const BUCKET_VAR: &str = "S3_PERSISTENCE_BUCKET";
 pub const REGION_VAR: &str = "S3_PERSISTENCE_REGION";
 /// Optional path prefix for the objects (this crate's own setting; Alexa-hosted skills have none).
 pub const PATH_PREFIX_VAR: &str = "S3_PERSISTENCE_PATH_PREFIX";
+/// Which official SDK wrote the objects (`python` or `node`), for prefixes they name
+/// differently (see [`KeyLayout`](crate::KeyLayout)).
+pub const KEY_LAYOUT_VAR: &str = "S3_PERSISTENCE_KEY_LAYOUT";
 
 impl S3Adapter {
     /// The adapter for a deployment configured by environment (with the variable names of
     /// Alexa-hosted skills, for compatibility and for skills moving off Alexa-hosted): the
     /// bucket from `S3_PERSISTENCE_BUCKET`, the region from `S3_PERSISTENCE_REGION` (else
-    /// `AWS_REGION` and the usual chain), an optional prefix from `S3_PERSISTENCE_PATH_PREFIX`,
+    /// `AWS_REGION` and the usual chain), an optional prefix from `S3_PERSISTENCE_PATH_PREFIX`
+    /// (and `S3_PERSISTENCE_KEY_LAYOUT` for prefixes the SDKs name differently),
     /// credentials and endpoint (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`) from the standard
-    /// AWS environment, and [`client_config`]'s retry and timeout settings. Path-style
+    /// AWS environment, and [`client_config`](crate::client_config)'s retry and timeout settings. Path-style
     /// addressing is used when an endpoint is overridden (LocalStack and other emulators).
     ///
     /// ```no_run
@@ -33,31 +35,23 @@ impl S3Adapter {
 
     /// Like [`S3Adapter::from_env`], but returns the builder so the prefix can still change.
     pub async fn builder_from_env() -> Result<S3AdapterBuilder> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = persistence_aws::var;
         let bucket = var(BUCKET_VAR).ok_or_else(|| Error::NotConfigured {
             what: format!("no S3 bucket: set {BUCKET_VAR}"),
         })?;
-        let (retry, timeout) = client_config();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry)
-            .timeout_config(timeout);
-        if let Some(region) = var(REGION_VAR) {
-            loader = loader.region(Region::new(region));
-        }
-        let config = loader.load().await;
-        if config.region().is_none() {
-            return Err(Error::NotConfigured {
-                what: format!("no AWS region: set {REGION_VAR} or AWS_REGION"),
-            });
-        }
-        let endpoint_overridden =
-            var("AWS_ENDPOINT_URL_S3").is_some() || var("AWS_ENDPOINT_URL").is_some();
+        let config = persistence_aws::load_config(var(REGION_VAR), REGION_VAR).await?;
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(endpoint_overridden)
+            .force_path_style(persistence_aws::endpoint_overridden("AWS_ENDPOINT_URL_S3"))
             .build();
         let mut builder = Self::builder(aws_sdk_s3::Client::from_conf(s3_config), bucket);
-        if let Some(prefix) = var(PATH_PREFIX_VAR) {
+        if let Some(prefix) = std::env::var(PATH_PREFIX_VAR).ok().filter(|p| !p.is_empty()) {
             builder = builder.path_prefix(prefix);
+        }
+        if let Some(layout) = var(KEY_LAYOUT_VAR) {
+            let layout = KeyLayout::parse(&layout).ok_or_else(|| Error::NotConfigured {
+                what: format!("{KEY_LAYOUT_VAR} must be `python` or `node`, not {layout:?}"),
+            })?;
+            builder = builder.key_layout(layout);
         }
         Ok(builder)
     }

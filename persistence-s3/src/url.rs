@@ -10,15 +10,19 @@ use persistence_core::{Error, Result};
 pub const URL_SCHEME: &str = "s3";
 
 /// A bucket and optional prefix named by a URL: `s3://BUCKET`, `s3://BUCKET/PREFIX`,
-/// optionally `?region=REGION` (otherwise the region of the AWS configuration).
+/// optionally `?region=REGION` (otherwise the region of the AWS configuration) and
+/// `layout=python|node` (see [`KeyLayout`](crate::KeyLayout)). The prefix is everything after
+/// the `/` that ends the bucket, as the official SDKs were given it: `s3://b//skills/cafe` is
+/// the prefix `/skills/cafe`.
 ///
 /// ```
 /// use persistence_s3::S3Url;
 /// let url: S3Url = "s3://skill-bucket/skills/cafe/".parse()?;
 /// assert_eq!(url.bucket, "skill-bucket");
-/// assert_eq!(url.prefix.as_deref(), Some("skills/cafe"));
-/// assert_eq!(url.to_string(), "s3://skill-bucket/skills/cafe");
+/// assert_eq!(url.prefix.as_deref(), Some("skills/cafe/"));
+/// assert_eq!(url.to_string(), "s3://skill-bucket/skills/cafe/");
 /// assert_eq!("s3://b-1".parse::<S3Url>()?.prefix, None);
+/// assert_eq!("s3://b-1//abs".parse::<S3Url>()?.prefix.as_deref(), Some("/abs"));
 /// assert!("s3://".parse::<S3Url>().is_err());
 /// # Ok::<(), persistence_core::Error>(())
 /// ```
@@ -28,11 +32,13 @@ pub struct S3Url {
     /// The bucket's name: 3 to 255 characters of `a-z A-Z 0-9 . - _` (new buckets: 3 to 63,
     /// lowercase; older ones in us-east-1 may have more).
     pub bucket: String,
-    /// The prefix objects live under, without leading or trailing `/` (`None`: the bucket's
-    /// root), as [`S3AdapterBuilder::path_prefix`](crate::S3AdapterBuilder::path_prefix).
+    /// The prefix objects live under, as [`S3AdapterBuilder::path_prefix`](crate::S3AdapterBuilder::path_prefix)
+    /// takes it (`None`: the bucket's root).
     pub prefix: Option<String>,
     /// The region, when the URL names one.
     pub region: Option<String>,
+    /// Which official SDK's object names, when the URL says.
+    pub layout: Option<crate::KeyLayout>,
 }
 
 impl S3Url {
@@ -59,31 +65,26 @@ impl S3Url {
                 "a bucket name has only letters, digits, '.', '-' and '_', not {c:?}"
             )));
         }
-        let prefix = prefix.trim_matches('/');
         if prefix.chars().any(char::is_control) {
             return Err(bad("the prefix has a control character"));
         }
-        if prefix.contains('\\')
-            || prefix
-                .split('/')
-                .any(|seg| seg == "." || seg == ".." || (seg.is_empty() && !prefix.is_empty()))
-        {
-            return Err(bad(
-                "the prefix may not have '.', '..' or empty path segments, nor a backslash",
-            ));
+        if prefix.contains('\\') {
+            return Err(bad("the prefix has a backslash"));
         }
-        let region = region_from_query(query).map_err(|why| bad(&why))?;
+        let (region, layout) = settings(query).map_err(|why| bad(&why))?;
         Ok(Self {
             bucket: bucket.to_owned(),
             prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
             region,
+            layout,
         })
     }
 }
 
-/// Reads `region=R` (the only setting a URL takes) from a query string.
-fn region_from_query(query: &str) -> std::result::Result<Option<String>, String> {
+/// Reads `region=R` and `layout=python|node` from a query string.
+fn settings(query: &str) -> std::result::Result<(Option<String>, Option<crate::KeyLayout>), String> {
     let mut region = None;
+    let mut layout = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("region", r))
@@ -92,10 +93,20 @@ fn region_from_query(query: &str) -> std::result::Result<Option<String>, String>
                 region = Some(r.to_owned());
             }
             Some(("region", _)) => return Err("the region is empty or not a region name".into()),
-            _ => return Err(format!("unknown setting `{pair}` (only region=REGION)")),
+            Some(("layout", l)) => {
+                layout = Some(
+                    crate::KeyLayout::parse(l)
+                        .ok_or_else(|| format!("layout is `python` or `node`, not `{l}`"))?,
+                );
+            }
+            _ => {
+                return Err(format!(
+                    "unknown setting `{pair}` (only region=REGION and layout=python|node)"
+                ));
+            }
         }
     }
-    Ok(region)
+    Ok((region, layout))
 }
 
 impl FromStr for S3Url {
@@ -111,8 +122,15 @@ impl fmt::Display for S3Url {
         if let Some(p) = &self.prefix {
             write!(f, "/{p}")?;
         }
+        let mut sep = '?';
         if let Some(r) = &self.region {
-            write!(f, "?region={r}")?;
+            write!(f, "{sep}region={r}")?;
+            sep = '&';
+        }
+        match self.layout {
+            Some(crate::KeyLayout::Python) => write!(f, "{sep}layout=python")?,
+            Some(crate::KeyLayout::Node) => write!(f, "{sep}layout=node")?,
+            None => {}
         }
         Ok(())
     }
@@ -170,8 +188,12 @@ mod from_url {
                 aws_sdk_s3::Client::from_conf(conf.build()),
                 url.bucket.clone(),
             );
-            match &url.prefix {
+            let builder = match &url.prefix {
                 Some(p) => builder.path_prefix(p.clone()),
+                None => builder,
+            };
+            match url.layout {
+                Some(layout) => builder.key_layout(layout),
                 None => builder,
             }
         }
@@ -195,14 +217,17 @@ mod tests {
         assert_eq!(u.prefix.as_deref(), Some("a/b"));
         assert_eq!(u.region.as_deref(), Some("us-west-2"));
         assert_eq!(u.to_string(), "s3://my.bucket/a/b?region=us-west-2");
+        // Prefixes as the SDKs were given them, with the layout for the ones they disagree on.
+        for text in ["s3://bucket//skills/cafe", "s3://bucket/a//b?layout=node", "s3://bucket/./a?region=eu-west-1&layout=python"] {
+            assert_eq!(S3Url::parse(text).unwrap().to_string(), text);
+        }
         for bad in [
             "s3://",
             "s3://ab",
             "s3:///prefix",
             "s3://bucket name",
-            "s3://bucket/a/../b",
-            "s3://bucket/a//b",
             "s3://bucket/a\\b",
+            "s3://bucket/a?layout=java",
             "s3://bucket?x=1",
             "dynamodb://bucket",
         ] {

@@ -32,12 +32,17 @@ fn s3_error_with(status: u16, code: &str, message: &str) -> aws_smithy_runtime_a
     )
 }
 
-/// A HEAD answer: the object at `etag`, written with `token`.
-fn head(etag: &'static str, token: String) -> HeadObjectOutput {
+/// A HEAD answer: the object at `etag`, written with `token`, keeping `recent` (short tokens).
+fn head(etag: &'static str, token: String, recent: &[String]) -> HeadObjectOutput {
     HeadObjectOutput::builder()
         .e_tag(etag)
         .metadata("write-token", token)
+        .metadata("recent-tokens", recent.join(","))
         .build()
+}
+
+fn short(token: &str) -> String {
+    token[..16].to_owned()
 }
 
 fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
@@ -89,7 +94,7 @@ async fn precondition_failures_are_conflicts() {
     ] {
         let rule = mock!(Client::put_object).then_http_response(move || s3_error(status, code));
         // What is stored now was written by someone else.
-        let other = mock!(Client::head_object).then_output(|| head("\"ff\"", unique_token()));
+        let other = mock!(Client::head_object).then_output(|| head("\"ff\"", unique_token(), &[]));
         let e = adapter(mock_client!(
             aws_sdk_s3,
             RuleMode::MatchAny,
@@ -141,12 +146,15 @@ async fn conditional_headers_are_sent() {
         .save(USER, &Attributes::new(), SaveMode::CreateOnly)
         .await
         .unwrap();
-    assert_eq!(v1, Version::new("\"e1\""));
+    assert!(v1.as_str().starts_with("\"e1\";"), "{v1:?}");
     let v2 = store
         .save(USER, &Attributes::new(), SaveMode::IfVersion(v1))
         .await
         .unwrap();
-    assert_eq!(v2, Version::new("\"e2\""));
+    // The version carries the latest write tokens: both saves'.
+    let (etag, tokens) = v2.as_str().split_once(';').unwrap();
+    assert_eq!(etag, "\"e2\"");
+    assert_eq!(tokens.split(',').count(), 2);
     assert_eq!(create.num_calls(), 1);
     assert_eq!(versioned.num_calls(), 1);
 }
@@ -202,26 +210,83 @@ async fn corrupt_bodies_are_typed_errors_naming_bucket() {
     }
 }
 
+/// A save whose first attempt's answer was lost (a 500 here) and whose retry meets a failed
+/// precondition looks at the object: its own token current, or under later writes, is the save
+/// that landed; a list that shows every write since the version it replaced, without its token,
+/// is a conflict; a list that cannot tell is an unknown outcome, never a conflict.
 #[tokio::test]
-async fn a_failed_precondition_that_finds_its_own_token_is_the_save_that_landed() {
-    let token = unique_token();
+async fn a_retry_that_meets_its_own_write_is_the_save_that_landed() {
+    let replaced = unique_token();
+    let read_at = Version::new(format!("\"e1\";{}", short(&replaced)));
+    let cases: [(&str, Box<dyn Fn(&str) -> HeadObjectOutput + Send + Sync>); 4] = [
+        ("current", Box::new(|mine: &str| head("\"e9\"", mine.to_owned(), &[short(mine)]))),
+        (
+            "under later writes",
+            Box::new(|mine: &str| {
+                let other = unique_token();
+                head("\"e9\"", other.clone(), &[short(mine), short(&other)])
+            }),
+        ),
+        (
+            "not there, every write since shown",
+            Box::new({
+                let replaced = replaced.clone();
+                move |_: &str| {
+                    let other = unique_token();
+                    head("\"e9\"", other.clone(), &[short(&replaced), short(&other)])
+                }
+            }),
+        ),
+        (
+            "not there, the list cannot tell",
+            Box::new(|_: &str| {
+                let other = unique_token();
+                head("\"e9\"", other.clone(), &[short(&other)])
+            }),
+        ),
+    ];
+    for (case, make_head) in cases {
+        let token = unique_token();
+        let put = mock!(Client::put_object)
+            .sequence()
+            .http_response(|| s3_error(500, "InternalError"))
+            .http_response(|| s3_error(412, "PreconditionFailed"))
+            .build();
+        let answer = make_head(&token);
+        let found = mock!(Client::head_object).then_output(move || answer.clone());
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &found], |c| {
+            c.retry_config(persistence_s3::client_config().0)
+        });
+        let store = adapter(client);
+        let opts = SaveOptions::new(SaveMode::IfVersion(read_at.clone())).token(token.clone());
+        let r = store.save_with(USER, &Attributes::new(), &opts).await;
+        match case {
+            "current" => assert!(r.as_ref().is_ok_and(|v| v.as_str().starts_with("\"e9\";")), "{case}: {r:?}"),
+            "under later writes" => assert!(r.is_ok(), "{case}: {r:?}"),
+            "not there, every write since shown" => {
+                assert!(r.as_ref().is_err_and(Error::is_conflict), "{case}: {r:?}")
+            }
+            _ => assert!(matches!(r, Err(Error::OutcomeUnknown { .. })), "{case}: {r:?}"),
+        }
+        assert_eq!(put.num_calls(), 2, "{case}");
+        assert_eq!(found.num_calls(), 1, "{case}");
+    }
+}
+
+/// A precondition that fails on the first attempt is a conflict at once (nothing to look up).
+#[tokio::test]
+async fn a_failed_precondition_without_a_lost_answer_is_a_conflict_without_a_lookup() {
     let put = mock!(Client::put_object).then_http_response(|| s3_error(412, "PreconditionFailed"));
-    let mine = token.clone();
-    let ours = mock!(Client::head_object).then_output(move || head("\"e9\"", mine.clone()));
-    let store = adapter(mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &ours]));
-    let opts = SaveOptions::new(SaveMode::IfVersion(Version::new("\"e1\""))).token(token);
-    let v = store
-        .save_with(USER, &Attributes::new(), &opts)
-        .await
-        .unwrap();
-    assert_eq!(v, Version::new("\"e9\""));
-    assert_eq!(ours.num_calls(), 1);
+    let store = adapter(mock_client!(aws_sdk_s3, [&put]));
+    let opts = SaveOptions::new(SaveMode::IfVersion(Version::new("\"e1\""))).token(unique_token());
+    let e = store.save_with(USER, &Attributes::new(), &opts).await.unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
 }
 
 #[tokio::test]
 async fn a_malformed_version_is_invalid_and_sends_nothing() {
     let store = adapter(mock_client!(aws_sdk_s3, []));
-    for v in ["", "e1", "\"\"", "\"not hex\"", "7"] {
+    for v in ["", "e1", "\"\"", "\"not hex\"", "7", "\"e1\";xyz"] {
         let e = store
             .save(
                 USER,
@@ -241,7 +306,7 @@ async fn conditional_deletes_send_if_match_and_a_newer_object_is_a_conflict() {
     let delete = mock!(Client::delete_object)
         .match_requests(|r| r.if_match() == Some("\"e1\""))
         .then_http_response(|| s3_error(412, "PreconditionFailed"));
-    let newer = mock!(Client::head_object).then_output(|| head("\"e2\"", unique_token()));
+    let newer = mock!(Client::head_object).then_output(|| head("\"e2\"", unique_token(), &[]));
     let store = adapter(mock_client!(
         aws_sdk_s3,
         RuleMode::MatchAny,
@@ -277,7 +342,7 @@ async fn without_conditional_deletes_the_adapter_checks_then_deletes() {
         .then_output(|| {
             aws_sdk_s3::operation::delete_object::DeleteObjectOutput::builder().build()
         });
-    let current = mock!(Client::head_object).then_output(|| head("\"e1\"", unique_token()));
+    let current = mock!(Client::head_object).then_output(|| head("\"e1\"", unique_token(), &[]));
     let store = adapter(mock_client!(
         aws_sdk_s3,
         RuleMode::MatchAny,
