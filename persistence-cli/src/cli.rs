@@ -354,19 +354,14 @@ fn read_input(file: Option<&PathBuf>) -> Result<Attributes, CliError> {
     if text.len() as u64 > LIMIT {
         return Err(CliError::usage(format!("{what} is over {LIMIT} bytes")));
     }
-    let mut value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| CliError::usage(format!("{what} is not valid JSON: {e}")))?;
-    if !persistence_core::number::canonicalize(&mut value) {
-        return Err(CliError::usage(format!(
-            "{what} holds a number with over 1000 significant digits"
-        )));
+    let text = String::from_utf8(text)
+        .map_err(|_| CliError::usage(format!("{what} is not UTF-8 text")))?;
+    match persistence_core::exact::ExactValue::parse_json(&text) {
+        Ok(persistence_core::exact::ExactValue::Map(map)) => Attributes::from_exact(map)
+            .map_err(|e| CliError::usage(format!("{what}: {e}"))),
+        Ok(_) => Err(CliError::usage(format!("{what} is not a JSON object"))),
+        Err(e) => Err(CliError::usage(format!("{what} is not valid JSON: {e}"))),
     }
-    Attributes::try_from(value).map_err(|other| {
-        CliError::usage(format!(
-            "{what} holds {}, not a JSON object",
-            persistence_core::json_type_name(&other)
-        ))
-    })
 }
 
 #[derive(Serialize)]
@@ -375,7 +370,8 @@ struct GetOut<'a> {
     version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<u64>,
-    attributes: &'a Attributes,
+    /// Exactly as stored (numbers with all their digits).
+    attributes: Box<serde_json::value::RawValue>,
 }
 
 /// Runs a command; the status is the exit code of a run that did not fail.
@@ -399,17 +395,18 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<Status, CliError> {
                     format!("nothing is stored under {} in {src}", keys.show(&key)),
                 ));
             };
+            let exact = persistence_core::exact::map_to_json_text(&stored.attributes.to_exact());
             if json {
+                let attributes = serde_json::value::RawValue::from_string(exact)
+                    .map_err(|e| CliError::new(Status::Failed, format!("encoding JSON: {e}")))?;
                 print_json(&GetOut {
                     key: &key,
                     version: stored.version.as_str(),
                     expires_at: stored.expires_at.map(epoch_seconds),
-                    attributes: &stored.attributes,
+                    attributes,
                 })?;
             } else {
-                let text = serde_json::to_string_pretty(&stored.attributes)
-                    .map_err(|e| CliError::new(Status::Failed, format!("encoding JSON: {e}")))?;
-                write_stdout(&format!("{text}\n"))?;
+                write_stdout(&format!("{exact}\n"))?;
             }
             Ok(Status::Ok)
         }

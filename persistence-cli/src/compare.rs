@@ -2,90 +2,61 @@
 
 use persistence_core::Stored;
 use persistence_core::clock::epoch_seconds;
-use persistence_core::number::Decimal;
-use serde_json::Value;
+use persistence_core::exact::same_map;
 
-/// True when `a` and `b` are the same JSON value, numbers compared by their exact decimal value
-/// (`2.0` and `2` are equal, as DynamoDB stores both as one number; `0.1` and
-/// `0.1000000000000000055511151231257827` are not), objects regardless of key order.
-///
-/// ```
-/// use persistence_cli::compare::same_value;
-/// use serde_json::json;
-/// assert!(same_value(&json!({"a": 2.0, "b": [1]}), &json!({"b": [1], "a": 2})));
-/// assert!(!same_value(&json!({"a": "1"}), &json!({"a": 1})));
-/// assert!(!same_value(&json!({"a": null}), &json!({})));
-/// ```
-pub fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x == y
-                || matches!(
-                    (Decimal::parse(x.as_str()), Decimal::parse(y.as_str())),
-                    (Some(p), Some(q)) if p == q
-                )
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_value(v, w))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-/// True when two stored states hold the same attributes ([`same_value`]) and expire at the same
-/// second (or both never).
+/// True when two stored states hold the same attributes, exactly (numbers compared by their
+/// decimal value, never through `f64`: `2.0` and `2` are equal, as DynamoDB stores both as one
+/// number, `0.1` and `0.1000000000000000055511151231257827` are not; a DynamoDB set equal to the
+/// list a JSON backend holds for it), and expire at the same second (or both never).
 pub fn same_stored(a: &Stored, b: &Stored) -> bool {
     a.expires_at.map(epoch_seconds) == b.expires_at.map(epoch_seconds)
-        && a.attributes.len() == b.attributes.len()
-        && a.attributes
-            .iter()
-            .all(|(k, v)| b.attributes.get(k).is_some_and(|w| same_value(v, w)))
+        && same_map(&a.attributes.to_exact(), &b.attributes.to_exact())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use persistence_core::number::canonical_number;
+    use persistence_core::exact::ExactValue;
     use persistence_core::{Attributes, Version};
     use serde_json::json;
 
-    fn n(text: &str) -> Value {
-        Value::Number(canonical_number(text).unwrap())
+    fn stored(text: &str) -> Stored {
+        let ExactValue::Map(map) = ExactValue::parse_json(text).unwrap() else {
+            panic!("not an object")
+        };
+        Stored::new(Attributes::from_exact(map).unwrap(), Version::new("v"))
+    }
+
+    fn same(a: &str, b: &str) -> bool {
+        same_stored(&stored(a), &stored(b))
     }
 
     #[test]
     fn numbers_compare_by_exact_value() {
-        assert!(same_value(&n("1.50"), &n("1.5")));
-        assert!(same_value(&n("2.0"), &json!(2)));
-        assert!(same_value(&n("1e21"), &n("1000000000000000000000")));
-        assert!(same_value(
-            &n("0.6666666666666666666666666667"),
-            &n("0.66666666666666666666666666670")
+        assert!(same(r#"{"a":1.50}"#, r#"{"a":1.5}"#));
+        assert!(same(r#"{"a":2.0}"#, r#"{"a":2}"#));
+        assert!(same(r#"{"a":1e21}"#, r#"{"a":1000000000000000000000}"#));
+        assert!(same(
+            r#"{"a":0.6666666666666666666666666667}"#,
+            r#"{"a":0.66666666666666666666666666670}"#
         ));
-        assert!(!same_value(
-            &n("0.6666666666666666666666666667"),
-            &n("0.6666666666666666666666666666")
+        // The same f64, different numbers: not equal.
+        assert!(!same(
+            r#"{"a":0.6666666666666666666666666667}"#,
+            r#"{"a":0.6666666666666666666666666666}"#
         ));
-        assert!(!same_value(&n("18446744073709551616"), &json!(u64::MAX)));
-        assert!(!same_value(&json!(1), &json!(-1)));
+        assert!(!same(r#"{"a":18446744073709551616}"#, r#"{"a":18446744073709551615}"#));
+        assert!(!same(r#"{"a":1}"#, r#"{"a":-1}"#));
     }
 
     #[test]
     fn structure_and_types_matter() {
-        assert!(!same_value(&json!([1, 2]), &json!([2, 1])));
-        assert!(!same_value(&json!([1]), &json!([1, 1])));
-        assert!(!same_value(&json!({"a": 1}), &json!({"a": 1, "b": 1})));
-        assert!(!same_value(&json!(""), &json!(null)));
-        assert!(!same_value(&json!({}), &json!([])));
-        assert!(same_value(
-            &json!({"x": {"y": [{}]}}),
-            &json!({"x": {"y": [{}]}})
-        ));
+        assert!(!same(r#"{"a":[1,2]}"#, r#"{"a":[2,1]}"#));
+        assert!(!same(r#"{"a":[1]}"#, r#"{"a":[1,1]}"#));
+        assert!(!same(r#"{"a":1}"#, r#"{"a":1,"b":1}"#));
+        assert!(!same(r#"{"a":""}"#, r#"{"a":null}"#));
+        assert!(!same(r#"{"a":{}}"#, r#"{"a":[]}"#));
+        assert!(same(r#"{"x":{"y":[{}]}}"#, r#"{"x":{"y":[{}]}}"#));
     }
 
     #[test]

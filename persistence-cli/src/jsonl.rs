@@ -12,8 +12,8 @@
 use std::io::{self, BufRead};
 
 use persistence_core::clock::{epoch_seconds, from_epoch_seconds};
-use persistence_core::{Attributes, MAX_KEY_BYTES, Stored, json_type_name, validate_key};
-use serde_json::Value;
+use persistence_core::exact::{ExactValue, map_to_json_text};
+use persistence_core::{Attributes, MAX_KEY_BYTES, Stored, validate_key};
 
 /// The longest line read, in bytes (DynamoDB items are at most 400 KB; JSON escapes can double
 /// that).
@@ -46,14 +46,6 @@ impl Record {
     }
 }
 
-#[derive(serde::Serialize)]
-struct LineOut<'a> {
-    key: &'a str,
-    attributes: &'a Attributes,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<u64>,
-}
-
 /// One line of JSON for `key` and `stored`, with its `\n`.
 ///
 /// ```
@@ -63,15 +55,17 @@ struct LineOut<'a> {
 /// assert_eq!(line, b"{\"key\":\"user-1\",\"attributes\":{\"visits\":3}}\n");
 /// ```
 pub fn to_line(key: &str, stored: &Stored) -> Vec<u8> {
-    let out = LineOut {
-        key,
-        attributes: &stored.attributes,
-        expires_at: stored.expires_at.map(epoch_seconds),
-    };
-    // A map of JSON values with string keys always serializes.
-    let mut line = serde_json::to_vec(&out).unwrap_or_default();
-    line.push(b'\n');
-    line
+    // Serialising a string into JSON text cannot fail.
+    let mut line = format!(
+        "{{\"key\":{},\"attributes\":{}",
+        serde_json::to_string(key).unwrap_or_default(),
+        map_to_json_text(&stored.attributes.to_exact())
+    );
+    if let Some(at) = stored.expires_at {
+        line.push_str(&format!(",\"expires_at\":{}", epoch_seconds(at)));
+    }
+    line.push_str("}\n");
+    line.into_bytes()
 }
 
 /// Parses one line (without its line ending). `Ok(None)` for a blank line; the error says what
@@ -81,7 +75,7 @@ pub fn to_line(key: &str, stored: &Stored) -> Vec<u8> {
 /// use persistence_cli::jsonl::parse_line;
 /// let r = parse_line(br#"{"key":"u1","attributes":{"n":0.6666666666666666666666666667}}"#)?.unwrap();
 /// assert_eq!(r.key, "u1");
-/// assert_eq!(r.attributes["n"].to_string(), "0.6666666666666666666666666667");
+/// assert_eq!(r.attributes.exact("n").unwrap().to_json_text(), "0.6666666666666666666666666667");
 /// assert!(parse_line(b"   ")?.is_none());
 /// assert!(parse_line(br#"{"key":"u1"}"#).unwrap_err().contains("no `attributes`"));
 /// # Ok::<(), String>(())
@@ -92,12 +86,18 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let Value::Object(mut map) = value else {
-        return Err(format!(
-            "expected an object {{\"key\": ..., \"attributes\": {{...}}}}, found {}",
-            json_type_name(&value)
-        ));
+    let value = ExactValue::parse_json(text).map_err(|e| {
+        format!(
+            "invalid JSON ({:?} at column {})",
+            e.classify(),
+            e.column()
+        )
+    })?;
+    let ExactValue::Map(mut map) = value else {
+        return Err(
+            "expected an object {\"key\": ..., \"attributes\": {...}}, found something else"
+                .to_owned(),
+        );
     };
     if let Some(unknown) = map
         .keys()
@@ -109,32 +109,24 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record>, String> {
         ));
     }
     let key = match map.remove("key") {
-        Some(Value::String(k)) => k,
-        Some(other) => return Err(format!("`key` is {}, not a string", json_type_name(&other))),
+        Some(ExactValue::String(k)) => k,
+        Some(_) => return Err("`key` is not a string".into()),
         None => return Err("no `key`".into()),
     };
     validate_key(&key, MAX_KEY_BYTES).map_err(|e| e.to_string())?;
-    let mut attributes = match map.remove("attributes") {
-        Some(v @ Value::Object(_)) => v,
-        Some(other) => {
-            return Err(format!(
-                "`attributes` is {}, not a JSON object",
-                json_type_name(&other)
-            ));
-        }
+    let attributes = match map.remove("attributes") {
+        Some(ExactValue::Map(m)) => m,
+        Some(_) => return Err("`attributes` is not a JSON object".into()),
         None => return Err("no `attributes`".into()),
     };
-    if !persistence_core::number::canonicalize(&mut attributes) {
-        return Err("`attributes` holds a number with over 1000 significant digits".into());
-    }
-    let attributes =
-        Attributes::try_from(attributes).map_err(|_| "`attributes` is not an object")?;
+    let attributes = Attributes::from_exact(attributes).map_err(|e| e.to_string())?;
     let expires_at = match map.remove("expires_at") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+        None | Some(ExactValue::Null) => None,
+        Some(ExactValue::Number(n)) if n.as_str().parse::<u64>().is_ok() => n.as_str().parse().ok(),
         Some(other) => {
             return Err(format!(
-                "`expires_at` must be whole seconds since 1970 (an integer of 0 or more), not {other}"
+                "`expires_at` must be whole seconds since 1970 (an integer of 0 or more), not {}",
+                other.to_json_text().chars().take(40).collect::<String>()
             ));
         }
     };
@@ -243,14 +235,20 @@ mod tests {
 
     #[test]
     fn lines_round_trip_exactly() {
-        let attrs = Attributes::try_from(json!({
-            "decimals": [Value::Number(persistence_core::number::canonical_number("0.6666666666666666666666666667").unwrap()),
-                         Value::Number(persistence_core::number::canonical_number("1180591620717411303424").unwrap())],
+        let rest = json!({
             "unicode": "héllo ☕ \u{0} \"q\"",
             "nested": [[[]], {}],
             "empty": "",
-        }))
-        .unwrap();
+        })
+        .to_string();
+        let text = format!(
+            r#"{{"decimals":[0.6666666666666666666666666667,1180591620717411303424],{}"#,
+            &rest[1..]
+        );
+        let ExactValue::Map(map) = ExactValue::parse_json(&text).unwrap() else {
+            panic!()
+        };
+        let attrs = Attributes::from_exact(map).unwrap();
         let stored = Stored::new(attrs.clone(), Version::new("v"))
             .expiring(Some(from_epoch_seconds(1_767_225_600)));
         let line = to_line("amzn1.ask.account.É", &stored);
@@ -263,15 +261,16 @@ mod tests {
         let back = parse_line(&line[..line.len() - 1]).unwrap().unwrap();
         assert_eq!(back.key, "amzn1.ask.account.É");
         assert_eq!(back.attributes, attrs);
+        assert_eq!(back.attributes.to_exact(), attrs.to_exact());
         assert_eq!(back.expires_at, Some(1_767_225_600));
     }
 
     #[test]
     fn every_bad_line_says_why() {
         assert!(err("{").contains("invalid JSON"));
-        assert!(err("[1]").contains("found an array"));
+        assert!(err("[1]").contains("found something else"));
         assert!(err(r#"{"attributes":{}}"#).contains("no `key`"));
-        assert!(err(r#"{"key":5,"attributes":{}}"#).contains("`key` is a number"));
+        assert!(err(r#"{"key":5,"attributes":{}}"#).contains("`key` is not a string"));
         assert!(err(r#"{"key":"","attributes":{}}"#).contains("empty"));
         assert!(err(r#"{"key":"a\nb","attributes":{}}"#).contains("control character"));
         assert!(err(r#"{"key":"k","attributes":[]}"#).contains("not a JSON object"));

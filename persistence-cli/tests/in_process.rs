@@ -255,11 +255,20 @@ async fn copy_keeps_expiry_and_leaves_expired_keys() {
     assert_eq!(src.len(), 2);
 }
 
+fn exact_attrs(text: &str) -> Attributes {
+    let persistence_core::exact::ExactValue::Map(map) =
+        persistence_core::exact::ExactValue::parse_json(text).unwrap()
+    else {
+        panic!("not an object")
+    };
+    Attributes::from_exact(map).unwrap()
+}
+
 #[tokio::test]
 async fn export_and_import_round_trip_and_bad_lines_are_numbered() {
     let tmp = tempfile::tempdir().unwrap();
     let src = seeded(25);
-    src.seed("decimal", attrs(json!({"d": serde_json::Value::Number(persistence_core::number::canonical_number("0.6666666666666666666666666667").unwrap())})));
+    src.seed("decimal", exact_attrs(r#"{"d": 0.6666666666666666666666666667}"#));
     let ctx = Context::default();
     let file = tmp.path().join("out.jsonl");
     let e = export(&memory_store(&src), &file, None, 8, &ctx)
@@ -279,6 +288,10 @@ async fn export_and_import_round_trip_and_bad_lines_are_numbered() {
         .unwrap();
     assert_eq!((r.imported, r.failed), (26, 0));
     assert_eq!(dst.snapshot(), src.snapshot());
+    assert_eq!(
+        dst.attributes("decimal").unwrap().exact("d").unwrap().to_json_text(),
+        "0.6666666666666666666666666667"
+    );
 
     let bad = tmp.path().join("bad.jsonl");
     std::fs::write(

@@ -334,6 +334,52 @@ impl ExactValue {
         }
     }
 
+    /// True when `other` holds the same value as stored by a backend that may spell it
+    /// differently: numbers compared by their decimal value (`2.0` and `2`, `1.50` and `1.5`;
+    /// never through `f64`), a set equal to a list of the same elements in the same order (what a
+    /// backend without sets gives back for a set), maps regardless of order.
+    ///
+    /// ```
+    /// use persistence_core::exact::ExactValue;
+    /// let a = ExactValue::parse_json(r#"{"n": 1.50, "l": ["x"]}"#).unwrap();
+    /// let b = ExactValue::parse_json(r#"{"l": ["x"], "n": 1.5}"#).unwrap();
+    /// assert!(a.same_value(&b));
+    /// let c = ExactValue::parse_json(r#"{"n": 1.5000000000000000001, "l": ["x"]}"#).unwrap();
+    /// assert!(!a.same_value(&c));
+    /// ```
+    pub fn same_value(&self, other: &Self) -> bool {
+        use crate::number::same_number;
+        match (self, other) {
+            (Self::Number(x), Self::Number(y)) => same_number(x.as_str(), y.as_str()),
+            (Self::Map(x), Self::Map(y)) => same_map(x, y),
+            (Self::StringSet(x), Self::StringSet(y)) => x == y,
+            (Self::BinarySet(x), Self::BinarySet(y)) => x == y,
+            (Self::NumberSet(x), Self::NumberSet(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_number(p.as_str(), q.as_str()))
+            }
+            (Self::Binary(x), Self::String(y)) | (Self::String(y), Self::Binary(x)) => {
+                BASE64.encode(x) == *y
+            }
+            _ => match (self.elements(), other.elements()) {
+                (Some(x), Some(y)) => {
+                    x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.same_value(q))
+                }
+                _ => self == other,
+            },
+        }
+    }
+
+    /// A list's or a set's elements, as values.
+    fn elements(&self) -> Option<Vec<Self>> {
+        match self {
+            Self::List(l) => Some(l.clone()),
+            Self::StringSet(s) => Some(s.iter().cloned().map(Self::String).collect()),
+            Self::NumberSet(s) => Some(s.iter().cloned().map(Self::Number).collect()),
+            Self::BinarySet(s) => Some(s.iter().cloned().map(Self::Binary).collect()),
+            _ => None,
+        }
+    }
+
     /// How deeply lists and maps nest in this value: 0 for a scalar, 1 for a list, map or
     /// set of scalars, and so on.
     pub fn depth(&self) -> usize {
@@ -394,6 +440,11 @@ pub fn map_to_json(map: &ExactMap) -> Result<Map<String, Value>, ExactError> {
     map.iter()
         .map(|(k, v)| Ok((k.clone(), v.to_json().map_err(|e| e.under(k.clone()))?)))
         .collect()
+}
+
+/// [`ExactValue::same_value`] for two maps of stored values.
+pub fn same_map(a: &ExactMap, b: &ExactMap) -> bool {
+    a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.same_value(w)))
 }
 
 /// The deepest nesting among a map's values (see [`ExactValue::depth`]).

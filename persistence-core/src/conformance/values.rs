@@ -76,39 +76,8 @@ fn exact(text: &str) -> ExactValue {
     ExactValue::parse_json(text).expect("test JSON")
 }
 
-/// The same stored value, with sets compared to lists and numbers compared by value: what a
-/// backend without sets (every JSON one) gives back for what a set-keeping one gives back.
 fn same_value(a: &ExactValue, b: &ExactValue) -> bool {
-    use crate::number::same_number;
-    let as_list = |v: &ExactValue| -> Option<Vec<ExactValue>> {
-        match v {
-            ExactValue::StringSet(s) => Some(s.iter().cloned().map(ExactValue::String).collect()),
-            ExactValue::NumberSet(s) => Some(s.iter().cloned().map(ExactValue::Number).collect()),
-            ExactValue::List(l) => Some(l.clone()),
-            _ => None,
-        }
-    };
-    match (a, b) {
-        (ExactValue::Number(x), ExactValue::Number(y)) => same_number(x.as_str(), y.as_str()),
-        (ExactValue::Map(x), ExactValue::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
-        }
-        (ExactValue::StringSet(x), ExactValue::StringSet(y)) => x == y,
-        (ExactValue::NumberSet(x), ExactValue::NumberSet(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|(p, q)| same_number(p.as_str(), q.as_str()))
-        }
-        _ => match (as_list(a), as_list(b)) {
-            (Some(x), Some(y)) => {
-                x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| same_value(p, q))
-            }
-            _ => a == b,
-        },
-    }
+    a.same_value(b)
 }
 
 /// Stored values come back with their exact value, and every attribute a save did not change
