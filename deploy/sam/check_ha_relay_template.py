@@ -18,7 +18,7 @@ from cfnlint.decode import decode
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy/sam/ha-relay.yaml"
-SOURCE = ROOT / "skill-examples/src/ha_relay.rs"
+SOURCES = ROOT / "ha-relay/src"
 problems = []
 
 
@@ -68,11 +68,11 @@ check(p.get("LoggingConfig", {}).get("LogGroup") == {"Ref": "FunctionLogGroup"},
 env = p.get("Environment", {}).get("Variables", {})
 wanted = {"BASE_URL": "BaseUrl", "NOT_VERIFY_SSL": "NotVerifySsl", "DEBUG": "Debug"}
 check(set(env) == set(wanted), f"function: variables {sorted(env)} != {sorted(wanted)}")
-source = SOURCE.read_text()
+source = "".join(p.read_text() for p in sorted(SOURCES.glob("*.rs")))
 for name, parameter in wanted.items():
     check(env.get(name) == {"Ref": parameter}, f"function: {name} must be the {parameter} parameter")
     check(parameter in parameters, f"parameter {parameter}")
-    check(f'"{name}"' in source, f"{SOURCE.relative_to(ROOT)} no longer reads {name}")
+    check(f'"{name}"' in source, f"{SOURCES.relative_to(ROOT)} no longer reads {name}")
 check("RUST_LOG" not in env, "function: RUST_LOG would override DEBUG")
 check("LONG_LIVED_ACCESS_TOKEN" not in env, "function: no long-lived token in the stack")
 check(set(parameters.get("NotVerifySsl", {}).get("AllowedValues", [])) == {"true", "false"},
