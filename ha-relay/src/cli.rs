@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::config::{
     API_PATH, BASE_URL_VAR, DEBUG_VAR, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-    NOT_VERIFY_SSL_VAR, RelayConfig, TOKEN_VAR,
+    NOT_VERIFY_SSL_VAR, RelayConfig, SKILL_ID_VAR, SKIP_SKILL_ID_CHECK_VAR, TOKEN_VAR,
 };
 use crate::error_chain;
 use crate::relay::Relay;
@@ -45,11 +45,17 @@ struct Args {
 fn environment_help() -> String {
     format!(
         "Environment:\n  \
-         {BASE_URL_VAR}                  required: Home Assistant as the internet reaches it, e.g.\n  \
-         \x20                         https://ha.example.com (requests go to BASE_URL{API_PATH})\n  \
-         {NOT_VERIFY_SSL_VAR}            true/1/yes: accept any TLS certificate (self-signed)\n  \
-         {DEBUG_VAR}                     true/1/yes: debug logs (RUST_LOG, when set, wins)\n  \
-         {TOKEN_VAR}   testing only: the token for requests that carry none\n\
+         {BASE_URL_VAR}                   required: Home Assistant as the internet reaches it, e.g.\n  \
+         \x20                          https://ha.example.com (requests go to BASE_URL{API_PATH})\n  \
+         {SKILL_ID_VAR}             required: your skill's ID (amzn1.ask.skill.…); requests\n  \
+         \x20                          for any other skill, or none, are refused, not relayed\n  \
+         {SKIP_SKILL_ID_CHECK_VAR}=1 local testing only, instead of {SKILL_ID_VAR}: relay\n  \
+         \x20                          requests for any skill (warns at start-up)\n  \
+         {NOT_VERIFY_SSL_VAR}             true/1/yes: accept any TLS certificate (self-signed)\n  \
+         {DEBUG_VAR}                      true/1/yes: debug logs (RUST_LOG, when set, wins), and\n  \
+         \x20                          {TOKEN_VAR} used\n  \
+         {TOKEN_VAR}    testing only, with {DEBUG_VAR}: the token for requests that\n  \
+         \x20                          carry none (ignored without {DEBUG_VAR})\n\
          \n\
          Each request may take {}s (connecting: {}s) and never past the invocation's deadline;\n\
          failures are answered with a spoken apology.",
@@ -146,7 +152,13 @@ async fn invoke_once(relay: &Relay, path: &str) -> ExitCode {
         eprintln!("ha-relay: {path} is not JSON: {e}");
         return ExitCode::FAILURE;
     }
-    let answer = relay.handle(&text).await;
+    let answer = match relay.handle(&text).await {
+        Ok(answer) => answer,
+        Err(refused) => {
+            eprintln!("ha-relay: {refused}, the one {SKILL_ID_VAR} names; nothing was relayed");
+            return ExitCode::FAILURE;
+        }
+    };
     match serde_json::to_string_pretty(&answer) {
         Ok(json) => {
             println!("{json}");

@@ -1,6 +1,5 @@
 //! The relay: one HTTP client and the settings, and what it does with each request.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -9,12 +8,16 @@ use reqwest::Url;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::config::{BASE_URL_VAR, ConfigError, NOT_VERIFY_SSL_VAR, RelayConfig, TOKEN_VAR};
+use crate::config::{
+    BASE_URL_VAR, ConfigError, DEBUG_VAR, NOT_VERIFY_SSL_VAR, RelayConfig, SKILL_ID_VAR,
+    SKIP_SKILL_ID_CHECK_VAR, SkillIdCheck, TOKEN_VAR,
+};
 use crate::forward::{self, RelayError};
+use crate::probe::Probe;
 use crate::responses::{
     FAILED_SPEECH, LINK_ACCOUNT_SPEECH, RELINK_ACCOUNT_SPEECH, UNREACHABLE_SPEECH, answer, spoken,
 };
-use crate::token::Probe;
+use crate::skill_id::{self, Refused};
 
 /// Time kept back from the Lambda invocation's deadline to send the apology.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
@@ -23,6 +26,9 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_millis(300);
 pub struct Relay {
     client: reqwest::Client,
     endpoint: Url,
+    /// The skill whose requests are relayed; `None`: any (`ALEXA_SKIP_SKILL_ID_CHECK`).
+    skill_id: Option<String>,
+    /// `LONG_LIVED_ACCESS_TOKEN`, kept only when `DEBUG` is on.
     fallback_token: Option<String>,
     timeout: Duration,
 }
@@ -31,6 +37,7 @@ impl fmt::Debug for Relay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Relay")
             .field("endpoint", &self.endpoint.as_str())
+            .field("skill_id", &self.skill_id)
             .field(
                 "fallback_token",
                 &self.fallback_token.as_ref().map(|_| "(set)"),
@@ -42,7 +49,8 @@ impl fmt::Debug for Relay {
 
 impl Relay {
     /// Builds the HTTP client for `config`, and logs what the relay will do (a warning for
-    /// `NOT_VERIFY_SSL`, a fallback token, or plain `http`).
+    /// a skipped skill-ID check, `NOT_VERIFY_SSL`, a fallback token used or ignored, or plain
+    /// `http`).
     ///
     /// The client speaks HTTP/1.1 over rustls (aws-lc-rs), trusts the system's root
     /// certificates unless [`RelayConfig::accept_invalid_certs`], follows no redirect (the
@@ -58,12 +66,43 @@ impl Relay {
                  tokens; use it only for a self-signed certificate on a network you trust"
             );
         }
-        if config.fallback_token.is_some() {
-            tracing::warn!(
-                "{TOKEN_VAR} is set: requests without an account-linking token act as its owner; \
-                 for testing only, remove it (and revoke the token in Home Assistant) afterwards"
-            );
-        }
+        let skill_id = match &config.skill_id {
+            SkillIdCheck::Expect(id) => Some(id.clone()),
+            SkillIdCheck::Skip => {
+                tracing::warn!(
+                    "!!! {SKIP_SKILL_ID_CHECK_VAR} is set: the skill-ID check is OFF. Requests of \
+                     ANY Alexa skill, anyone's, are relayed to Home Assistant with their users' \
+                     tokens. For local testing only: never where Alexa can reach this function; \
+                     set {SKILL_ID_VAR} instead"
+                );
+                None
+            }
+        };
+        // Home Assistant's own function ("Amazon Alexa Custom Skill" guide,
+        // https://www.home-assistant.io/integrations/alexa.intent/, which has users copy
+        // https://gist.github.com/lpomfrey/97381cf4316553b03622c665ae3a47da) reads the token
+        // only in debug mode: `if token is None and _debug: token =
+        // os.environ.get('LONG_LIVED_ACCESS_TOKEN')`. So does the relay: without DEBUG, a
+        // request without a token never acts as the token's owner.
+        let fallback_token = match config.fallback_token.clone() {
+            Some(token) if config.debug => {
+                tracing::warn!(
+                    "{TOKEN_VAR} is set and {DEBUG_VAR} is on: requests without an \
+                     account-linking token act as the token's owner; for testing only, remove it \
+                     (and revoke the token in Home Assistant) afterwards"
+                );
+                Some(token)
+            }
+            Some(_) => {
+                tracing::warn!(
+                    "{TOKEN_VAR} is set but ignored: it is used only with {DEBUG_VAR} on (for \
+                     testing); requests without an account-linking token are asked to link the \
+                     account. Remove it (and revoke the token in Home Assistant)"
+                );
+                None
+            }
+            None => None,
+        };
         if config.endpoint.scheme() == "http" {
             tracing::warn!(
                 "{BASE_URL_VAR} is plain http: access tokens travel unencrypted; Alexa account \
@@ -76,21 +115,27 @@ impl Relay {
             timeout_ms = config.timeout.as_millis(),
             connect_timeout_ms = config.connect_timeout.as_millis(),
             verify_tls = !config.accept_invalid_certs,
-            fallback_token = config.fallback_token.is_some(),
+            skill_id = skill_id.as_deref().unwrap_or("(any: check skipped)"),
+            fallback_token = fallback_token.is_some(),
             "relaying Alexa requests to Home Assistant"
         );
         Ok(Self {
             client,
             endpoint: config.endpoint,
-            fallback_token: config.fallback_token,
+            skill_id,
+            fallback_token,
             timeout: config.timeout,
         })
     }
 
     /// Relays one Alexa request (its JSON text, sent as is) within the configured timeout,
     /// and returns the response for Alexa: Home Assistant's, or one of the crate's spoken
-    /// apologies. Never fails.
-    pub async fn handle(&self, request: &str) -> Value {
+    /// apologies.
+    ///
+    /// # Errors
+    /// [`Refused`] when the request is not for the configured skill: nothing is sent to Home
+    /// Assistant. Every other failure is a spoken response.
+    pub async fn handle(&self, request: &str) -> Result<Value, Refused> {
         self.handle_within(request, self.timeout).await
     }
 
@@ -99,24 +144,51 @@ impl Relay {
     /// invocation's deadline (less [`DEADLINE_MARGIN`]).
     ///
     /// # Errors
-    /// None: every failure is a spoken response.
-    pub async fn handle_event(
-        &self,
-        event: LambdaEvent<Box<RawValue>>,
-    ) -> Result<Value, Infallible> {
+    /// [`Refused`] when the request is not for the configured skill (Lambda reports it to
+    /// Alexa as a failed invocation); every other failure is a spoken response.
+    pub async fn handle_event(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Refused> {
         let budget = budget(event.context.deadline, SystemTime::now(), self.timeout);
-        Ok(self.handle_within(event.payload.get(), budget).await)
+        self.handle_within(event.payload.get(), budget).await
     }
 
-    async fn handle_within(&self, request: &str, budget: Duration) -> Value {
+    async fn handle_within(&self, request: &str, budget: Duration) -> Result<Value, Refused> {
         let started = Instant::now();
         let Some(probe) = Probe::read(request) else {
             tracing::warn!(
                 bytes = request.len(),
                 "the event is not an Alexa request envelope (not a JSON object); not relayed"
             );
-            return spoken(FAILED_SPEECH, false);
+            return Ok(spoken(FAILED_SPEECH, false));
         };
+        if let Some(expected) = &self.skill_id
+            && let Err(refused) = skill_id::check(&probe, expected)
+        {
+            let received = probe
+                .skill_ids
+                .iter()
+                .find(|id| id.as_deref() != Some(expected.as_str()))
+                .and_then(Option::as_deref);
+            tracing::warn!(
+                request_type = probe.request_type,
+                kind = refused.kind(),
+                expected = expected.as_str(),
+                received = skill_id::loggable(received),
+                "request refused, nothing relayed: it is not for this skill ({SKILL_ID_VAR})"
+            );
+            return Err(refused);
+        }
+        Ok(self.relay(request, &probe, budget, started).await)
+    }
+
+    /// Relays a request for this skill: the user's token (or the fallback), Home Assistant's
+    /// answer or an apology.
+    async fn relay(
+        &self,
+        request: &str,
+        probe: &Probe,
+        budget: Duration,
+        started: Instant,
+    ) -> Value {
         let session_ended = probe.session_ended();
         let (token, source) = match (&probe.token, &self.fallback_token) {
             (Some(token), _) => (token.as_str(), "request"),

@@ -9,7 +9,7 @@ mod common;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,28 +25,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ha-relay");
-
-/// The binary with an empty environment and these variables.
-fn binary(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear().args(args).envs(env.iter().copied());
-    cmd
-}
-
-/// Runs `cmd` to the end without blocking the runtime the fakes run on.
-async fn output(mut cmd: Command) -> std::process::Output {
-    within(
-        "the binary",
-        tokio::task::spawn_blocking(move || cmd.stdin(Stdio::null()).output().unwrap()),
-    )
-    .await
-    .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+/// The skill ID in tests/data/activate-scene.json.
+const FILE_SKILL_ID: &str = "amzn1.ask.skill.00000000-0000-4000-8000-00000000a11a";
 
 #[tokio::test]
 async fn the_binary_refuses_to_start_without_base_url() {
@@ -84,6 +64,7 @@ async fn the_binary_refuses_to_start_without_base_url() {
 
 #[tokio::test]
 async fn the_binary_relays_a_request_file_with_the_fallback_token_over_self_signed_tls() {
+    // The fallback token is a debugging aid: used with DEBUG on only.
     let ha = fake_ha_tls(Behaviour::Answer(200, HA_ANSWER)).await;
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/activate-scene.json");
     let token = secret_token("BINARYFALLBACK");
@@ -91,7 +72,9 @@ async fn the_binary_relays_a_request_file_with_the_fallback_token_over_self_sign
         &["--invoke", file.to_str().unwrap()],
         &[
             ("BASE_URL", &format!("{}/", ha.base_url)),
+            ("ALEXA_SKILL_ID", FILE_SKILL_ID),
             ("NOT_VERIFY_SSL", "true"),
+            ("DEBUG", "true"),
             ("LONG_LIVED_ACCESS_TOKEN", &token),
         ],
     ))
@@ -102,7 +85,10 @@ async fn the_binary_relays_a_request_file_with_the_fallback_token_over_self_sign
     let seen = ha.only_request();
     assert_eq!(seen.authorization, Some(format!("Bearer {token}")));
     assert_eq!(seen.body, std::fs::read(&file).unwrap());
-    for warning in ["NOT_VERIFY_SSL is set", "LONG_LIVED_ACCESS_TOKEN is set"] {
+    for warning in [
+        "NOT_VERIFY_SSL is set",
+        "LONG_LIVED_ACCESS_TOKEN is set and DEBUG is on",
+    ] {
         assert!(stderr.contains(warning), "no {warning:?} in\n{stderr}");
     }
     assert!(!stderr.contains(&token), "{stderr}");
@@ -194,42 +180,37 @@ async fn fake_runtime(events: Vec<(String, String)>) -> FakeRuntime {
     }
 }
 
-#[tokio::test]
-async fn the_binary_serves_lambda_through_the_runtime_api_and_logs_no_secret_at_trace() {
-    let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
-    let token = secret_token("LAMBDA");
-    let linked = linked_request(&token);
-    let unlinked = request("LaunchRequest", None, None);
-    let mut runtime = fake_runtime(vec![
-        ("invocation-1".to_owned(), linked.clone()),
-        ("invocation-2".to_owned(), unlinked),
-    ])
-    .await;
+/// What the fake runtime API received for one invocation: its ID, `response` or `error`, the
+/// body.
+type Answer = (String, String, Vec<u8>);
+
+/// Runs the binary as Lambda starts a bootstrap (no arguments, Lambda's variables and `env`)
+/// against a fake runtime API handing out `events`, until each is answered; returns the answers
+/// and everything the binary logged.
+async fn serve_events(
+    events: Vec<(String, String)>,
+    env: &[(&str, &str)],
+) -> (Vec<Answer>, String) {
+    let count = events.len();
+    let mut runtime = fake_runtime(events).await;
     let log_path = std::env::temp_dir().join(format!("ha-relay-lambda-{}.log", unique()));
     let log_file = std::fs::File::create(&log_path).unwrap();
     let runtime_api = runtime.addr.to_string();
-    let mut child = binary(
-        &[],
-        &[
-            // As Lambda starts a bootstrap: no arguments, these variables.
-            ("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "ha-relay"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-            ("BASE_URL", ha.base_url.as_str()),
-            ("DEBUG", "1"),
-            // Everything on, lambda_runtime's own TRACE lines included.
-            ("RUST_LOG", "trace"),
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(log_file)
-    .spawn()
-    .unwrap();
-
+    let mut vars = vec![
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "ha-relay"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+    ];
+    vars.extend_from_slice(env);
+    let mut child = binary(&[], &vars)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
     let mut answers = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..count {
         let answer = within("the runtime API", runtime.answers.recv()).await;
         answers.push(answer.unwrap());
     }
@@ -237,7 +218,29 @@ async fn the_binary_serves_lambda_through_the_runtime_api_and_logs_no_secret_at_
     child.wait().unwrap();
     let stderr = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
+    (answers, stderr)
+}
 
+#[tokio::test]
+async fn the_binary_serves_lambda_through_the_runtime_api_and_logs_no_secret_at_trace() {
+    let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
+    let token = secret_token("LAMBDA");
+    let linked = linked_request(&token);
+    let unlinked = request("LaunchRequest", None, None);
+    let (answers, stderr) = serve_events(
+        vec![
+            ("invocation-1".to_owned(), linked.clone()),
+            ("invocation-2".to_owned(), unlinked),
+        ],
+        &[
+            ("BASE_URL", ha.base_url.as_str()),
+            ("ALEXA_SKILL_ID", SKILL_ID),
+            ("DEBUG", "1"),
+            // Everything on, lambda_runtime's own TRACE lines included.
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .await;
     let (id, kind, body) = &answers[0];
     assert_eq!(
         (id.as_str(), kind.as_str()),
@@ -280,4 +283,53 @@ async fn the_binary_serves_lambda_through_the_runtime_api_and_logs_no_secret_at_
         !stderr.contains(SECRET),
         "a token, ID or request body in the binary's logs:\n{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_request_for_another_skill_fails_the_invocation_and_reaches_nothing() {
+    let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
+    let token = secret_token("OTHERSKILL");
+    let ours = linked_request(&token);
+    let theirs = ours.replace(SKILL_ID, "amzn1.ask.skill.THEIRS");
+    let (answers, stderr) = serve_events(
+        vec![
+            ("theirs".to_owned(), theirs),
+            ("ours".to_owned(), ours.clone()),
+        ],
+        &[
+            ("BASE_URL", ha.base_url.as_str()),
+            ("ALEXA_SKILL_ID", SKILL_ID),
+        ],
+    )
+    .await;
+    let (id, kind, body) = &answers[0];
+    assert_eq!(
+        (id.as_str(), kind.as_str()),
+        ("theirs", "error"),
+        "{stderr}"
+    );
+    let error: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(error["errorType"], "Refused::other_skill", "{error}");
+    assert!(
+        !error.to_string().contains("amzn1"),
+        "no ID in what goes back: {error}"
+    );
+    let (id, kind, body) = &answers[1];
+    assert_eq!(
+        (id.as_str(), kind.as_str()),
+        ("ours", "response"),
+        "{stderr}"
+    );
+    assert_eq!(serde_json::from_slice::<Value>(body).unwrap(), ha_answer());
+    let seen = ha.only_request();
+    assert_eq!(
+        seen.body,
+        ours.trim_end().as_bytes(),
+        "only our skill's request"
+    );
+    assert!(
+        stderr.contains("request refused, nothing relayed: it is not for this skill"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET), "{stderr}");
 }

@@ -28,7 +28,7 @@ async fn a_linked_users_request_is_forwarded_byte_for_byte_and_the_answer_return
     let token = secret_token("LINKED");
     let request = linked_request(&token);
 
-    let answer = relay.handle(&request).await;
+    let answer = relay.handle(&request).await.unwrap();
 
     assert_eq!(answer, ha_answer(), "Home Assistant's answer, as it came");
     let seen = ha.only_request();
@@ -52,7 +52,7 @@ async fn the_session_token_is_used_when_the_context_has_none() {
     let relay = relay(&ha.base_url);
     let token = secret_token("SESSION");
     let request = request("LaunchRequest", None, Some(&token));
-    assert_eq!(relay.handle(&request).await, ha_answer());
+    assert_eq!(relay.handle(&request).await.unwrap(), ha_answer());
     let seen = ha.only_request();
     assert_eq!(seen.authorization, Some(format!("Bearer {token}")));
     assert_eq!(seen.body, request.as_bytes());
@@ -62,17 +62,12 @@ async fn the_session_token_is_used_when_the_context_has_none() {
 async fn the_fallback_token_is_used_only_when_the_request_has_none() {
     let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
     let fallback = secret_token("FALLBACK");
-    let relay = relay_with(
-        RelayConfig::new(&ha.base_url)
-            .unwrap()
-            .with_fallback_token(&fallback)
-            .unwrap(),
-    );
+    let relay = relay_with(debug_config_with_fallback(&ha.base_url, &fallback));
     let unlinked = request("IntentRequest", None, None);
-    assert_eq!(relay.handle(&unlinked).await, ha_answer());
+    assert_eq!(relay.handle(&unlinked).await.unwrap(), ha_answer());
     let user_token = secret_token("USERWINS");
     assert_eq!(
-        relay.handle(&linked_request(&user_token)).await,
+        relay.handle(&linked_request(&user_token)).await.unwrap(),
         ha_answer()
     );
 
@@ -91,7 +86,10 @@ async fn the_fallback_token_is_used_only_when_the_request_has_none() {
 async fn without_a_token_the_user_is_asked_to_link_the_account() {
     let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
     let relay = relay(&ha.base_url);
-    let answer = relay.handle(&request("IntentRequest", None, None)).await;
+    let answer = relay
+        .handle(&request("IntentRequest", None, None))
+        .await
+        .unwrap();
     assert_says(&answer, LINK_ACCOUNT_SPEECH, true);
     assert!(ha.seen().is_empty(), "nothing is sent without a token");
 }
@@ -106,7 +104,8 @@ async fn connection_refused_is_an_apology() {
         "refused",
         relay.handle(&linked_request(&secret_token("REFUSED"))),
     )
-    .await;
+    .await
+    .unwrap();
     assert_says(&answer, UNREACHABLE_SPEECH, false);
 }
 
@@ -116,7 +115,9 @@ async fn a_home_assistant_that_does_not_answer_in_time_is_an_apology() {
     // minute. Only "answered with the apology" is asserted, not how fast.
     let ha = fake_ha(Behaviour::Slow(Duration::from_secs(60))).await;
     let relay = relay(&ha.base_url);
-    let answer = within("slow", relay.handle(&linked_request(&secret_token("SLOW")))).await;
+    let answer = within("slow", relay.handle(&linked_request(&secret_token("SLOW"))))
+        .await
+        .unwrap();
     assert_says(&answer, UNREACHABLE_SPEECH, false);
     assert_eq!(ha.seen().len(), 1, "the request did reach Home Assistant");
 }
@@ -127,7 +128,8 @@ async fn http_401_asks_to_link_the_account_again() {
     let relay = relay(&ha.base_url);
     let answer = relay
         .handle(&linked_request(&secret_token("EXPIRED")))
-        .await;
+        .await
+        .unwrap();
     assert_says(&answer, RELINK_ACCOUNT_SPEECH, true);
 }
 
@@ -136,7 +138,10 @@ async fn http_errors_are_apologies() {
     for status in [404, 500, 502, 302] {
         let ha = fake_ha(Behaviour::Answer(status, r#"{"message": "nope"}"#)).await;
         let relay = relay(&ha.base_url);
-        let answer = relay.handle(&linked_request(&secret_token("STATUS"))).await;
+        let answer = relay
+            .handle(&linked_request(&secret_token("STATUS")))
+            .await
+            .unwrap();
         assert_says(&answer, FAILED_SPEECH, false);
         assert_eq!(
             ha.seen().len(),
@@ -158,7 +163,8 @@ async fn an_answer_that_is_not_a_response_envelope_is_an_apology() {
         let relay = relay(&ha.base_url);
         let answer = relay
             .handle(&linked_request(&secret_token("NOTJSON")))
-            .await;
+            .await
+            .unwrap();
         assert_says(&answer, FAILED_SPEECH, false);
     }
 }
@@ -170,6 +176,7 @@ async fn an_answer_over_the_size_limit_is_an_apology() {
         relay(&ha.base_url)
             .handle(&linked_request(&secret_token("BIG")))
             .await
+            .unwrap()
     };
     // At the limit it goes through; one byte more is refused.
     let at_limit = relay_answers(MAX_RESPONSE_BYTES).await;
@@ -188,13 +195,19 @@ async fn a_session_ended_request_gets_an_empty_response_when_relaying_fails() {
     let ended = |token: Option<&str>| request("SessionEndedRequest", token, token);
     let relay_to_nowhere = relay(&closed_port_url().await);
     let empty = json!({"version": "1.0", "response": {}});
-    assert_eq!(relay_to_nowhere.handle(&ended(None)).await, empty);
+    assert_eq!(relay_to_nowhere.handle(&ended(None)).await.unwrap(), empty);
     let token = secret_token("ENDED");
-    assert_eq!(relay_to_nowhere.handle(&ended(Some(&token))).await, empty);
+    assert_eq!(
+        relay_to_nowhere.handle(&ended(Some(&token))).await.unwrap(),
+        empty
+    );
     // When Home Assistant answers, its answer goes through as usual.
     let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
     assert_eq!(
-        relay(&ha.base_url).handle(&ended(Some(&token))).await,
+        relay(&ha.base_url)
+            .handle(&ended(Some(&token)))
+            .await
+            .unwrap(),
         ha_answer()
     );
 }
@@ -207,20 +220,23 @@ async fn a_self_signed_certificate_is_refused_unless_not_verify_ssl() {
 
     // Verified (the default): the handshake fails, nothing reaches Home Assistant.
     let verifying = relay(&ha.base_url);
-    let answer = within("verifying", verifying.handle(&request)).await;
+    let answer = within("verifying", verifying.handle(&request))
+        .await
+        .unwrap();
     assert_says(&answer, UNREACHABLE_SPEECH, false);
     assert!(ha.seen().is_empty(), "{:?}", ha.seen());
 
     // NOT_VERIFY_SSL: accepted, and the relay works as over HTTP.
     let config = RelayConfig::from_lookup(|name| match name {
         "BASE_URL" => Some(ha.base_url.clone()),
+        "ALEXA_SKILL_ID" => Some(SKILL_ID.to_owned()),
         "NOT_VERIFY_SSL" => Some("yes".to_owned()),
         _ => None,
     })
     .unwrap();
     let trusting = relay_with(config);
     assert_eq!(
-        within("trusting", trusting.handle(&request)).await,
+        within("trusting", trusting.handle(&request)).await.unwrap(),
         ha_answer()
     );
     let seen = ha.only_request();
@@ -247,16 +263,20 @@ async fn tokens_ids_and_request_bodies_never_reach_the_logs() {
         relay(&unauthorized.base_url),
         relay(&failing.base_url),
         relay(&closed_port_url().await),
-        relay_with(
-            RelayConfig::new(&ok.base_url)
-                .unwrap()
-                .with_fallback_token(&fallback)
-                .unwrap(),
-        ),
+        relay_with(debug_config_with_fallback(&ok.base_url, &fallback)),
     ] {
-        relay.handle(&linked_request(&secret_token("LOG"))).await;
-        relay.handle(&request("LaunchRequest", None, None)).await;
-        relay.handle("[\"not an envelope\", \"SECRET\"]").await;
+        relay
+            .handle(&linked_request(&secret_token("LOG")))
+            .await
+            .unwrap();
+        relay
+            .handle(&request("LaunchRequest", None, None))
+            .await
+            .unwrap();
+        relay
+            .handle("[\"not an envelope\", \"SECRET\"]")
+            .await
+            .unwrap();
     }
     let logs = logs();
     for expected in [

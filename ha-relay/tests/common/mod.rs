@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use ha_relay::{Relay, RelayConfig};
+use ha_relay::{Relay, RelayConfig, SkillIdCheck};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -297,7 +298,19 @@ pub async fn closed_port_url() -> String {
 }
 
 pub fn relay(base_url: &str) -> Relay {
-    relay_with(RelayConfig::new(base_url).unwrap())
+    relay_with(config(base_url))
+}
+
+/// [`config`] with `DEBUG` on and the long-lived `token` as the fallback.
+pub fn debug_config_with_fallback(base_url: &str, token: &str) -> RelayConfig {
+    let mut config = config(base_url);
+    config.debug = true;
+    config.with_fallback_token(token).unwrap()
+}
+
+/// The settings for Home Assistant at `base_url`, for the skill [`SKILL_ID`].
+pub fn config(base_url: &str) -> RelayConfig {
+    RelayConfig::new(base_url, SkillIdCheck::Expect(SKILL_ID.to_owned())).unwrap()
 }
 
 pub fn relay_with(config: RelayConfig) -> Relay {
@@ -336,4 +349,54 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(60), future)
         .await
         .unwrap_or_else(|_| panic!("{what}: no answer within 60 s"))
+}
+
+// ------------------------------------------------------------------------------------------
+// The binary.
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ha-relay");
+
+/// The binary with an empty environment and these variables.
+pub fn binary(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().args(args).envs(env.iter().copied());
+    cmd
+}
+
+/// Runs `cmd` to the end without blocking the runtime the fakes run on.
+pub async fn output(mut cmd: Command) -> std::process::Output {
+    within(
+        "the binary",
+        tokio::task::spawn_blocking(move || cmd.stdin(Stdio::null()).output().unwrap()),
+    )
+    .await
+    .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The skill ID in [`request`]'s requests (context and session).
+pub const SKILL_ID: &str = "amzn1.ask.skill.HA";
+
+/// Writes `text` to a new file in the temporary directory, removed when dropped.
+pub struct TempFile(pub std::path::PathBuf);
+
+impl TempFile {
+    pub fn new(tag: &str, text: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("ha-relay-{tag}-{}.json", unique()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -1,13 +1,25 @@
-//! What the relay reads from a request before forwarding it: the user's token and the request
-//! type (for logs). The request itself is forwarded as its exact text, never re-serialized.
+//! What the relay reads from a request before forwarding it: the user's token, the skill IDs it
+//! names, and the request type (for logs). The request itself is forwarded as its exact text,
+//! never re-serialized.
 
 use serde_json::Value;
 
-/// What the relay reads from a request: the token and the request type (for logs).
+/// Where Alexa names the skill a request is for.
+const SKILL_ID_POINTERS: [&str; 2] = [
+    "/context/System/application/applicationId",
+    "/session/application/applicationId",
+];
+
+/// What the relay reads from a request: the token, the skill IDs and the request type (for
+/// logs).
 pub(crate) struct Probe {
     /// The account-linking token: `context.System.user.accessToken`, else
     /// `session.user.accessToken`; blank counts as none.
     pub(crate) token: Option<String>,
+    /// The skill IDs the request names: `context.System.application.applicationId` and
+    /// `session.application.applicationId`, those present (anything but a string counts as a
+    /// different ID).
+    pub(crate) skill_ids: Vec<Option<String>>,
     /// The request type as logged ([`request_type_name`]).
     pub(crate) request_type: &'static str,
 }
@@ -32,12 +44,18 @@ impl Probe {
                 .filter(|t| !t.is_empty())
         })
         .map(str::to_owned);
+        let skill_ids = SKILL_ID_POINTERS
+            .iter()
+            .filter_map(|pointer| value.pointer(pointer))
+            .map(|id| id.as_str().map(str::to_owned))
+            .collect();
         let request_type = value
             .pointer("/request/type")
             .and_then(Value::as_str)
             .map_or("(none)", request_type_name);
         Some(Probe {
             token,
+            skill_ids,
             request_type,
         })
     }
@@ -85,8 +103,26 @@ mod tests {
         let probe = Probe::read(session).unwrap();
         assert_eq!(probe.token.as_deref(), Some("from-session"));
         assert_eq!(probe.request_type, "other");
-        assert!(Probe::read("{}").unwrap().token.is_none());
+        let empty = Probe::read("{}").unwrap();
+        assert!(empty.token.is_none());
+        assert!(empty.skill_ids.is_empty());
         assert!(Probe::read("[]").is_none());
         assert!(Probe::read("not json").is_none());
+    }
+
+    #[test]
+    fn the_skill_ids_come_from_context_and_session() {
+        let both = r#"{"session":{"application":{"applicationId":"amzn1.ask.skill.S"}},
+            "context":{"System":{"application":{"applicationId":"amzn1.ask.skill.C"}}}}"#;
+        let ids = Probe::read(both).unwrap().skill_ids;
+        assert_eq!(
+            ids,
+            [
+                Some("amzn1.ask.skill.C".to_owned()),
+                Some("amzn1.ask.skill.S".to_owned())
+            ]
+        );
+        let odd = r#"{"session":{"application":{"applicationId":7}}}"#;
+        assert_eq!(Probe::read(odd).unwrap().skill_ids, [None]);
     }
 }
