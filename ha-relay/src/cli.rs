@@ -25,7 +25,7 @@ const LAMBDA_VARS: [&str; 4] = [
 ];
 
 /// `lambda_runtime`'s target that logs each raw event (the user's access token and IDs
-/// included) at TRACE.
+/// included) at TRACE; never logged.
 const RAW_EVENT_TARGET: &str = "lambda_runtime::layers::api_response";
 
 /// Relays each Alexa request to Home Assistant's /api/alexa as an AWS Lambda function.
@@ -172,29 +172,32 @@ async fn invoke_once(relay: &Relay, path: &str) -> ExitCode {
 }
 
 /// Logs to standard error: `RUST_LOG` when set, else `DEBUG`'s choice. `lambda_runtime` logs
-/// each raw event (the user's access token and IDs included) at TRACE: that target is held at
-/// DEBUG whatever `RUST_LOG` says.
+/// each raw event (the user's access token and IDs included) at TRACE: that target is dropped at
+/// every level by a filter of its own, which no `RUST_LOG` can undo. (A target directive in the
+/// `EnvFilter` would not be enough: a span directive such as `[{requestId}]=trace` enables
+/// every event inside the matching span, the raw-event line included.)
 fn init_tracing(debug: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let default = if debug {
         "info,ha_relay=debug"
     } else {
         "warn,ha_relay=info"
     };
-    let mut filter = std::env::var("RUST_LOG")
+    let env_filter = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
-    if let Ok(directive) = format!("{RAW_EVENT_TARGET}=debug").parse() {
-        filter = filter.add_directive(directive);
-    }
+    let no_raw_event = filter_fn(|metadata| !metadata.target().starts_with(RAW_EVENT_TARGET));
     // No colour codes where nobody reads a terminal (CloudWatch keeps them verbatim).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr)
-        .try_init();
+        .with_filter(env_filter.and(no_raw_event));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 #[cfg(test)]

@@ -333,3 +333,38 @@ async fn a_request_for_another_skill_fails_the_invocation_and_reaches_nothing() 
     );
     assert!(!stderr.contains(SECRET), "{stderr}");
 }
+
+#[tokio::test]
+async fn no_rust_log_directive_brings_back_lambda_runtimes_raw_event_line() {
+    // lambda_runtime logs each raw event at TRACE (target lambda_runtime::layers::api_response)
+    // inside its "Lambda runtime invoke" span, which has a requestId field. Per tracing-subscriber's
+    // EnvFilter, a span directive enables every event inside a matching span whatever the target
+    // directives say; so does a plain target directive naming the raw-event target.
+    let ha = fake_ha(Behaviour::Answer(200, HA_ANSWER)).await;
+    for rust_log in [
+        "[{requestId}]=trace",
+        "[Lambda runtime invoke]=trace",
+        "lambda_runtime::layers::api_response=trace",
+        "trace,lambda_runtime=trace",
+    ] {
+        let token = secret_token("SPANDIRECTIVE");
+        let (answers, stderr) = serve_events(
+            vec![("invocation-1".to_owned(), linked_request(&token))],
+            &[
+                ("BASE_URL", ha.base_url.as_str()),
+                ("ALEXA_SKILL_ID", SKILL_ID),
+                ("RUST_LOG", rust_log),
+            ],
+        )
+        .await;
+        assert_eq!(answers[0].1, "response", "{rust_log}: {stderr}");
+        assert!(
+            !stderr.contains("raw JSON event"),
+            "RUST_LOG={rust_log} brought back the raw event line:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains(SECRET),
+            "RUST_LOG={rust_log}: a token, ID or request body in the logs:\n{stderr}"
+        );
+    }
+}
