@@ -22,31 +22,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::BoxError;
+use crate::cli::CopyArgs;
 use crate::stats::Table;
 use crate::sys::Machine;
 use crate::target::{LocalStack, Target, dynamodb_client, s3_client, unique_name};
 use crate::workload::sample_map;
 
-const USAGE: &str = "\
-persistence-bench --copy: alexa-persistence copy dynamodb://T s3://B/P on the emulator, against a
-plain boto3 scan-and-put script, and the tool's peak memory as the number of keys grows.
-
-usage: target/release/persistence-bench --copy [options]
-  (build first: cargo build --release -p persistence-cli -p persistence-bench)
-
-  --keys LIST           comma-separated table sizes (default 10000,100000)
-  --concurrency N       the tool's --concurrency (default 32)
-  --boto3-threads LIST  boto3 runs: 1 is the plain loop, N puts N at once (default 1,16)
-  --boto3-max-keys N    run boto3 only on tables of at most N keys (default 10000)
-  --tool PATH           the alexa-persistence binary (default: next to this one)
-  --python PATH         Python with boto3 (default: LocalStack's virtualenv)
-  --json FILE           also write every figure as JSON to FILE
-  --help                this text
-
-Without AWS_ENDPOINT_URL it starts LocalStack (scripts/emulator/localstack.sh) and stops it at
-the end. Items are seeded in the official SDKs' layout ({id, attributes}, ~1.1 KB each).";
-
-struct Options {
+/// The copy benchmark's settings (`--copy` and the options under "With --copy" in `--help`).
+pub struct Options {
     keys: Vec<usize>,
     concurrency: usize,
     boto3_threads: Vec<usize>,
@@ -56,20 +39,12 @@ struct Options {
     json: Option<PathBuf>,
 }
 
-fn list(v: &str) -> Result<Vec<usize>, BoxError> {
-    v.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.trim()
-                .replace('_', "")
-                .parse::<usize>()
-                .map_err(|e| format!("{s}: {e}").into())
-        })
-        .collect()
-}
-
 impl Options {
-    fn parse(args: &[String]) -> Result<Option<Self>, BoxError> {
+    /// The settings `args` ask for, the tool and Python found where they are by default.
+    ///
+    /// # Errors
+    /// When the tool is not there (it must be built first).
+    pub fn new(args: &CopyArgs, json: Option<PathBuf>) -> Result<Self, BoxError> {
         let exe_dir = std::env::current_exe()?
             .parent()
             .map(PathBuf::from)
@@ -80,36 +55,21 @@ impl Options {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/alexa-persistence"))
             })
             .unwrap_or_default();
-        let mut o = Options {
-            keys: vec![10_000, 100_000],
-            concurrency: 32,
-            boto3_threads: vec![1, 16],
-            boto3_max_keys: 10_000,
-            tool: exe_dir.join("alexa-persistence"),
-            python: cache.join("localstack/venv/bin/python"),
-            json: None,
+        let o = Options {
+            keys: args.keys.clone(),
+            concurrency: args.concurrency,
+            boto3_threads: args.boto3_threads.clone(),
+            boto3_max_keys: args.boto3_max_keys,
+            tool: args
+                .tool
+                .clone()
+                .unwrap_or_else(|| exe_dir.join("alexa-persistence")),
+            python: args
+                .python
+                .clone()
+                .unwrap_or_else(|| cache.join("localstack/venv/bin/python")),
+            json,
         };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
-            match a.as_str() {
-                "--copy" => {}
-                "--help" | "-h" => return Ok(None),
-                "--keys" => o.keys = list(value()?)?,
-                "--concurrency" => o.concurrency = value()?.parse()?,
-                "--boto3-threads" => o.boto3_threads = list(value()?)?,
-                "--boto3-max-keys" => o.boto3_max_keys = value()?.parse()?,
-                "--tool" => o.tool = PathBuf::from(value()?),
-                "--python" => o.python = PathBuf::from(value()?),
-                "--json" => o.json = Some(PathBuf::from(value()?)),
-                other => {
-                    return Err(format!(
-                        "unknown argument `{other}` for --copy; see --copy --help"
-                    )
-                    .into());
-                }
-            }
-        }
         if !o.tool.exists() {
             return Err(format!(
                 "{} not found: build it with `cargo build --release -p persistence-cli`, or pass --tool",
@@ -117,7 +77,7 @@ impl Options {
             )
             .into());
         }
-        Ok(Some(o))
+        Ok(o)
     }
 }
 
@@ -232,11 +192,7 @@ async fn seed(
 }
 
 /// Runs the copy benchmark (`persistence-bench --copy ...`).
-pub fn main(args: &[String]) -> Result<(), BoxError> {
-    let Some(opts) = Options::parse(args)? else {
-        println!("{USAGE}");
-        return Ok(());
-    };
+pub fn main(opts: &Options) -> Result<(), BoxError> {
     let machine = Machine::detect();
     eprintln!("bench --copy: {}", machine.describe());
     let mut localstack = None;
@@ -266,7 +222,7 @@ pub fn main(args: &[String]) -> Result<(), BoxError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = rt.block_on(run(&opts, &target, endpoint));
+    let result = rt.block_on(run(opts, &target, endpoint));
     drop(rt);
     if let Some(mut ls) = localstack.take() {
         ls.stop();

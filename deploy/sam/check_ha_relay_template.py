@@ -4,8 +4,9 @@ Run by scripts/check-deploy.sh (CI) with the deploy tools' Python. Checks:
 - the role may only write to the function's own log group (the relay calls no AWS service);
 - the function: provided.al2023 on arm64 from cargo lambda's ha-relay bootstrap, a timeout
   within Alexa's 8 s and above the relay's 6 s budget, the variables the Rust code reads
-  (BASE_URL, NOT_VERIFY_SSL, DEBUG; names checked in the source), no RUST_LOG (it would override
-  DEBUG), no LONG_LIVED_ACCESS_TOKEN, the Alexa trigger restricted to the SkillId parameter;
+  (BASE_URL, ALEXA_SKILL_ID, NOT_VERIFY_SSL, DEBUG; names checked in the source), no RUST_LOG
+  (it would override DEBUG), no LONG_LIVED_ACCESS_TOKEN, no ALEXA_SKIP_SKILL_ID_CHECK, the Alexa
+  trigger restricted to the SkillId parameter;
 - no table; the log group has a retention.
 Exits 1 with one line per problem.
 """
@@ -18,7 +19,7 @@ from cfnlint.decode import decode
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy/sam/ha-relay.yaml"
-SOURCE = ROOT / "skill-examples/src/ha_relay.rs"
+SOURCES = ROOT / "ha-relay/src"
 problems = []
 
 
@@ -66,15 +67,16 @@ check(p.get("Role") == {"Fn::GetAtt": ["FunctionRole", "Arn"]}, "function: must 
 check(p.get("LoggingConfig", {}).get("LogGroup") == {"Ref": "FunctionLogGroup"},
       "function: must log to FunctionLogGroup")
 env = p.get("Environment", {}).get("Variables", {})
-wanted = {"BASE_URL": "BaseUrl", "NOT_VERIFY_SSL": "NotVerifySsl", "DEBUG": "Debug"}
+wanted = {"BASE_URL": "BaseUrl", "ALEXA_SKILL_ID": "SkillId", "NOT_VERIFY_SSL": "NotVerifySsl", "DEBUG": "Debug"}
 check(set(env) == set(wanted), f"function: variables {sorted(env)} != {sorted(wanted)}")
-source = SOURCE.read_text()
+source = "".join(p.read_text() for p in sorted(SOURCES.glob("*.rs")))
 for name, parameter in wanted.items():
     check(env.get(name) == {"Ref": parameter}, f"function: {name} must be the {parameter} parameter")
     check(parameter in parameters, f"parameter {parameter}")
-    check(f'"{name}"' in source, f"{SOURCE.relative_to(ROOT)} no longer reads {name}")
+    check(f'"{name}"' in source, f"{SOURCES.relative_to(ROOT)} no longer reads {name}")
 check("RUST_LOG" not in env, "function: RUST_LOG would override DEBUG")
 check("LONG_LIVED_ACCESS_TOKEN" not in env, "function: no long-lived token in the stack")
+check("ALEXA_SKIP_SKILL_ID_CHECK" not in env, "function: the skill-ID check is never skipped when deployed")
 check(set(parameters.get("NotVerifySsl", {}).get("AllowedValues", [])) == {"true", "false"},
       "parameter NotVerifySsl: true or false")
 events = p.get("Events", {})

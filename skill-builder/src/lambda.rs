@@ -79,7 +79,6 @@ pub async fn run_lambda(skill: Skill) -> Result<(), lambda_runtime::Error> {
 ///
 /// Nothing of a [`Skill`] applies: no envelope parsing, no skill ID check (restrict the
 /// function's Alexa trigger to your skill ID), no handler chain, no persistence.
-/// `skill_examples::ha_relay` (the `ha-relay` example binary) is served this way.
 ///
 /// ```no_run
 /// use std::convert::Infallible;

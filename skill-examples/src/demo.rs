@@ -582,7 +582,7 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     // lambda_runtime logs each raw event at TRACE, access tokens and user IDs included: that
-    // one line stays off whatever RUST_LOG says (the ha-relay binary does the same).
+    // one line stays off whatever RUST_LOG says (the ha-relay crate's binary does the same).
     if let Ok(directive) = "lambda_runtime::layers::api_response=debug".parse() {
         filter = filter.add_directive(directive);
     }

@@ -7,8 +7,6 @@
 //!   data under the linked account's stable ID.
 //! - [`scenarios`]: their conversations as checks on any persistence adapter.
 //! - [`demo`]: the terminal front of the `cat-facts` and `cafe` binaries.
-//! - `ha_relay` (feature `ha-relay`): not a skill but the `ha-relay` Lambda function, which
-//!   relays each Alexa request to Home Assistant and returns its answer.
 //!
 //! Each skill module exposes `skill(adapter)` and `builder(adapter)`:
 //!
@@ -29,6 +27,4 @@ pub mod account_linking;
 pub mod cafe;
 pub mod cat_facts;
 pub mod demo;
-#[cfg(feature = "ha-relay")]
-pub mod ha_relay;
 pub mod scenarios;
