@@ -73,9 +73,12 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 /// Significant digits `d.ddd` and a power of ten: a decimal DynamoDB holds exactly (at most
-/// 38 digits, magnitude 1e-130 to under 1e126).
+/// 38 digits, magnitude 1e-130 and up) and boto3 reads back: under 1e38. DynamoDB hands
+/// numbers back in plain digits (`1E+40` as 41 digits) and boto3 refuses more than 38 digits
+/// with `decimal.Rounded`, whoever wrote the number (boto/boto3#2500); LocalStack keeps the
+/// text of numbers inside maps as written, so there only a rewrite in plain digits shows it.
 fn dynamodb_decimal() -> impl Strategy<Value = String> {
-    (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=125)
+    (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=37)
         .prop_map(|(neg, digits, exp)| {
             let sign = if neg { "-" } else { "" };
             let (first, rest) = digits.split_at(1);
@@ -101,7 +104,9 @@ fn fixed_decimal() -> impl Strategy<Value = String> {
 /// Integers past 2^64 (and below -2^63), up to `max_digits` digits.
 fn big_int(max_digits: usize) -> impl Strategy<Value = String> {
     (any::<bool>(), 20..=max_digits).prop_flat_map(|(neg, n)| {
-        format!("[1-9][0-9]{{{}}}", n - 1).prop_map(move |d| {
+        proptest::string::string_regex(&format!("[1-9][0-9]{{{}}}", n - 1))
+            .expect("a regex")
+            .prop_map(move |d| {
             let d = if d.len() == 20 && d.as_str() <= "18446744073709551615" {
                 format!("{d}0") // 21 digits: past 2^64
             } else {
