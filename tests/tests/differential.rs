@@ -404,6 +404,7 @@ fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) {
     };
     let strategy = (generate::official_attributes(sdk, backend), generate::change(), prefixes);
     let bug6_reported = std::cell::Cell::new(false);
+    let bug6_deep_reported = std::cell::Cell::new(false);
     run_property(test, strategy, |(written, (index, new, value), prefix)| {
         let user = user_id();
         let store = match backend {
@@ -446,9 +447,24 @@ fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) {
         let name = pick(&ours_read, &index, new);
         let mut attrs = got.attributes;
         attrs.insert(name.clone(), value.clone());
-        env.rt
-            .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
-            .map_err(|e| fail(format!("our save: {e}")))?;
+        let saved = env.rt.block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)));
+        if let Err(e) = saved {
+            // Issue 19 item 6 again: a set at the deepest level DynamoDB allows, written back
+            // as a list, is one level too deep.
+            if KNOWN_BUG_6_SETS_BECOME_LISTS
+                && backend == Backend::DynamoDb
+                && generate::depth_with_sets_as_lists(&before) > 1 + generate::DYNAMODB_MAX_VALUE_DEPTH
+            {
+                if !bug6_deep_reported.replace(true) {
+                    eprintln!(
+                        "\n!!!!!!!! KNOWN BUG 6 (issue 19 item 6): a set at DynamoDB's deepest level, \
+                         written back as a list, is one level too deep: our save fails: {e}\n"
+                    );
+                }
+                return Ok(Outcome::KnownBug6);
+            }
+            return Err(fail(format!("our save: {e}")));
+        }
 
         // ...and the official SDK reads back what it had, types intact, plus the new value.
         let after = env

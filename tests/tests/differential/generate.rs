@@ -245,13 +245,21 @@ fn attributes(value: BoxedStrategy<Value>, backend: Backend) -> BoxedStrategy<Va
         .boxed()
 }
 
-/// How many containers deep `v` goes (a scalar: 0).
+/// How many containers deep `v` goes (a scalar, a set: 0).
 pub fn depth_of(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),
-        Value::Object(m) if super::tagged::tag(v).is_none() => {
-            1 + m.values().map(depth_of).max().unwrap_or(0)
-        }
+    depth(v, false)
+}
+
+/// The same, counting a set as a list (what it is once written back as one).
+pub fn depth_with_sets_as_lists(v: &Value) -> usize {
+    depth(v, true)
+}
+
+fn depth(v: &Value, sets_count: bool) -> usize {
+    match (v, super::tagged::tag(v)) {
+        (Value::Array(items), _) => 1 + items.iter().map(|x| depth(x, sets_count)).max().unwrap_or(0),
+        (Value::Object(m), None) => 1 + m.values().map(|x| depth(x, sets_count)).max().unwrap_or(0),
+        (_, Some(("$ss" | "$ns" | "$bs", _))) if sets_count => 1,
         _ => 0,
     }
 }

@@ -106,17 +106,41 @@ impl std::fmt::Display for Diff {
     }
 }
 
-/// A set's members as our adapter reads them (numbers canonical), sorted.
-fn set_plain(v: &Value) -> Option<Vec<Value>> {
+/// A set member's identity: numbers by value (`1.0000001E+7` is `10000001`), strings as
+/// themselves.
+fn member_key(v: &Value) -> String {
+    let n = match tag(v) {
+        Some(("$decimal", inner)) => number(inner),
+        _ => number(v).filter(|_| v.is_number()),
+    };
+    match n {
+        Some(d) if d.is_zero() => "n:0".into(),
+        Some(d) => format!("n:{}{}e{}", if d.is_negative() { "-" } else { "" }, d.digits(), d.exponent()),
+        None => format!("v:{v}"),
+    }
+}
+
+/// The members of a tagged set (`$ss`/`$ns`), by identity, sorted.
+fn set_keys(v: &Value) -> Option<Vec<String>> {
     match tag(v) {
-        Some(("$ss" | "$ns", _)) => plain(v).as_array().map(|a| sorted_plain(a)),
+        Some(("$ss", inner)) => Some(sorted(set_members(inner).iter().map(member_key))),
+        Some(("$ns", inner)) => Some(sorted(
+            set_members(inner)
+                .iter()
+                .map(|t| member_key(&Value::Number(canonical_number(t.as_str().unwrap_or_default()).expect("a number")))),
+        )),
         _ => None,
     }
 }
 
-fn sorted_plain(items: &[Value]) -> Vec<Value> {
-    let mut v: Vec<Value> = items.iter().map(plain).collect();
-    v.sort_by_key(|x| x.to_string());
+/// The elements of an array, by identity, sorted.
+fn list_keys(items: &[Value]) -> Vec<String> {
+    sorted(items.iter().map(member_key))
+}
+
+fn sorted(keys: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = keys.collect();
+    v.sort();
     v
 }
 
@@ -143,7 +167,7 @@ fn diff_at(expected: &Value, found: &Value, path: &mut String, out: &mut Vec<Dif
             let same = te == tf
                 && match te {
                     "$decimal" => same_number(ie, inf),
-                    "$ns" | "$ss" => set_plain(expected) == set_plain(found),
+                    "$ns" | "$ss" => set_keys(expected) == set_keys(found),
                     _ => ie == inf,
                 };
             if !same {
@@ -153,7 +177,7 @@ fn diff_at(expected: &Value, found: &Value, path: &mut String, out: &mut Vec<Dif
         (Some(("$ss" | "$ns", _)), None) => {
             let became_list = found
                 .as_array()
-                .is_some_and(|items| set_plain(expected) == Some(sorted_plain(items)));
+                .is_some_and(|items| set_keys(expected) == Some(list_keys(items)));
             push(became_list);
         }
         (Some(_), None) | (None, Some(_)) => push(false),
@@ -207,13 +231,10 @@ pub fn diff_ours(official: &Value, ours: &Value) -> Vec<Diff> {
 /// set has no order), so that [`diff`] compares them as plain arrays.
 fn as_ours(official: &Value, ours: &Value) -> Value {
     match tag(official) {
-        Some(("$ss" | "$ns", _)) => {
-            let want = set_plain(official).unwrap_or_default();
-            match ours.as_array() {
-                Some(items) if sorted_plain(items) == want => ours.clone(),
-                _ => Value::Array(want),
-            }
-        }
+        Some(("$ss" | "$ns", _)) => match ours.as_array() {
+            Some(items) if set_keys(official) == Some(list_keys(items)) => ours.clone(),
+            _ => plain(official),
+        },
         Some(_) => plain(official),
         None => match (official, ours) {
             (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
