@@ -200,7 +200,13 @@ impl Driver {
         }
     }
 
-    fn keyed(&mut self, op: &str, store: &Store, user_id: &str, extra: Value) -> Result<Value, String> {
+    fn keyed(
+        &mut self,
+        op: &str,
+        store: &Store,
+        user_id: &str,
+        extra: Value,
+    ) -> Result<Value, String> {
         let mut req = json!({"op": op, "store": store.to_json(), "user_id": user_id});
         if let (Value::Object(r), Value::Object(e)) = (&mut req, extra) {
             r.extend(e);
@@ -234,8 +240,13 @@ impl Driver {
         name: &str,
         value: &Value,
     ) -> Result<Value, String> {
-        self.keyed("update", store, user_id, json!({"name": name, "value": value}))
-            .map(|mut a| a["attributes"].take())
+        self.keyed(
+            "update",
+            store,
+            user_id,
+            json!({"name": name, "value": value}),
+        )
+        .map(|mut a| a["attributes"].take())
     }
 }
 

@@ -60,7 +60,9 @@ fn key() -> impl Strategy<Value = String> {
         "[☕é ключ😀\u{7f}\u{1}\"\\\\/.]{1,6}",
         any::<String>(),
     ]
-    .prop_filter("non-empty, no `$` tag", |k| !k.is_empty() && !k.starts_with('$'))
+    .prop_filter("non-empty, no `$` tag", |k| {
+        !k.is_empty() && !k.starts_with('$')
+    })
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -78,17 +80,16 @@ fn text() -> impl Strategy<Value = String> {
 /// with `decimal.Rounded`, whoever wrote the number (boto/boto3#2500); LocalStack keeps the
 /// text of numbers inside maps as written, so there only a rewrite in plain digits shows it.
 fn dynamodb_decimal() -> impl Strategy<Value = String> {
-    (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=37)
-        .prop_map(|(neg, digits, exp)| {
-            let sign = if neg { "-" } else { "" };
-            let (first, rest) = digits.split_at(1);
-            let rest = rest.trim_end_matches('0');
-            if rest.is_empty() {
-                format!("{sign}{first}E{exp:+}")
-            } else {
-                format!("{sign}{first}.{rest}E{exp:+}")
-            }
-        })
+    (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=37).prop_map(|(neg, digits, exp)| {
+        let sign = if neg { "-" } else { "" };
+        let (first, rest) = digits.split_at(1);
+        let rest = rest.trim_end_matches('0');
+        if rest.is_empty() {
+            format!("{sign}{first}E{exp:+}")
+        } else {
+            format!("{sign}{first}.{rest}E{exp:+}")
+        }
+    })
 }
 
 /// Decimals as a skill computes them: fixed-point text (`Decimal(2) / Decimal(3)` has 28).
@@ -107,13 +108,13 @@ fn big_int(max_digits: usize) -> impl Strategy<Value = String> {
         proptest::string::string_regex(&format!("[1-9][0-9]{{{}}}", n - 1))
             .expect("a regex")
             .prop_map(move |d| {
-            let d = if d.len() == 20 && d.as_str() <= "18446744073709551615" {
-                format!("{d}0") // 21 digits: past 2^64
-            } else {
-                d
-            };
-            if neg { format!("-{d}") } else { d }
-        })
+                let d = if d.len() == 20 && d.as_str() <= "18446744073709551615" {
+                    format!("{d}0") // 21 digits: past 2^64
+                } else {
+                    d
+                };
+                if neg { format!("-{d}") } else { d }
+            })
     })
 }
 
@@ -237,7 +238,11 @@ fn attributes(value: BoxedStrategy<Value>, backend: Backend) -> BoxedStrategy<Va
             let mut m: Map<String, Value> = m.into_iter().collect();
             if let Some((k, depth, leaf)) = deep {
                 // The leaf may itself be a container: keep the total within the limit.
-                let leaf = if depth_of(&leaf) > 0 { json!("deep") } else { leaf };
+                let leaf = if depth_of(&leaf) > 0 {
+                    json!("deep")
+                } else {
+                    leaf
+                };
                 m.insert(k, nest(depth, leaf));
             }
             Value::Object(m)
@@ -257,7 +262,13 @@ pub fn depth_with_sets_as_lists(v: &Value) -> usize {
 
 fn depth(v: &Value, sets_count: bool) -> usize {
     match (v, super::tagged::tag(v)) {
-        (Value::Array(items), _) => 1 + items.iter().map(|x| depth(x, sets_count)).max().unwrap_or(0),
+        (Value::Array(items), _) => {
+            1 + items
+                .iter()
+                .map(|x| depth(x, sets_count))
+                .max()
+                .unwrap_or(0)
+        }
         (Value::Object(m), None) => 1 + m.values().map(|x| depth(x, sets_count)).max().unwrap_or(0),
         (_, Some(("$ss" | "$ns" | "$bs", _))) if sets_count => 1,
         _ => 0,
@@ -331,5 +342,9 @@ pub fn change() -> impl Strategy<Value = (prop::sample::Index, bool, Value)> {
         any::<bool>().prop_map(Value::Bool),
         "[a-z]{1,8}".prop_map(|s| json!({"changed": s, "at": [1, 2]})),
     ];
-    (any::<prop::sample::Index>(), prop::bool::weighted(0.2), value)
+    (
+        any::<prop::sample::Index>(),
+        prop::bool::weighted(0.2),
+        value,
+    )
 }

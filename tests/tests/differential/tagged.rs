@@ -65,13 +65,19 @@ pub fn plain(v: &Value) -> Value {
         Some(("$ns", inner)) => Value::Array(
             set_members(inner)
                 .iter()
-                .map(|s| Value::Number(canonical_number(s.as_str().unwrap_or_default()).expect("a number")))
+                .map(|s| {
+                    Value::Number(
+                        canonical_number(s.as_str().unwrap_or_default()).expect("a number"),
+                    )
+                })
                 .collect(),
         ),
         Some((t, _)) => panic!("no JSON form for {t}"),
         None => match v {
             Value::Array(items) => Value::Array(items.iter().map(plain).collect()),
-            Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), plain(x))).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, x)| (k.clone(), plain(x))).collect())
+            }
             other => other.clone(),
         },
     };
@@ -96,9 +102,19 @@ impl std::fmt::Display for Diff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let short = |v: &Value| {
             let s = v.to_string();
-            if s.len() > 200 { format!("{}…", &s[..s.floor_char_boundary(200)]) } else { s }
+            if s.len() > 200 {
+                format!("{}…", &s[..s.floor_char_boundary(200)])
+            } else {
+                s
+            }
         };
-        write!(f, "at `{}`: expected {}, found {}", self.path, short(&self.expected), short(&self.found))?;
+        write!(
+            f,
+            "at `{}`: expected {}, found {}",
+            self.path,
+            short(&self.expected),
+            short(&self.found)
+        )?;
         if self.set_became_list {
             write!(f, " (the set became a list)")?;
         }
@@ -115,7 +131,12 @@ fn member_key(v: &Value) -> String {
     };
     match n {
         Some(d) if d.is_zero() => "n:0".into(),
-        Some(d) => format!("n:{}{}e{}", if d.is_negative() { "-" } else { "" }, d.digits(), d.exponent()),
+        Some(d) => format!(
+            "n:{}{}e{}",
+            if d.is_negative() { "-" } else { "" },
+            d.digits(),
+            d.exponent()
+        ),
         None => format!("v:{v}"),
     }
 }
@@ -124,11 +145,11 @@ fn member_key(v: &Value) -> String {
 fn set_keys(v: &Value) -> Option<Vec<String>> {
     match tag(v) {
         Some(("$ss", inner)) => Some(sorted(set_members(inner).iter().map(member_key))),
-        Some(("$ns", inner)) => Some(sorted(
-            set_members(inner)
-                .iter()
-                .map(|t| member_key(&Value::Number(canonical_number(t.as_str().unwrap_or_default()).expect("a number")))),
-        )),
+        Some(("$ns", inner)) => Some(sorted(set_members(inner).iter().map(|t| {
+            member_key(&Value::Number(
+                canonical_number(t.as_str().unwrap_or_default()).expect("a number"),
+            ))
+        }))),
         _ => None,
     }
 }
@@ -156,7 +177,11 @@ pub fn diff(expected: &Value, found: &Value) -> Vec<Diff> {
 fn diff_at(expected: &Value, found: &Value, path: &mut String, out: &mut Vec<Diff>) {
     let mut push = |set_became_list| {
         out.push(Diff {
-            path: if path.is_empty() { ".".into() } else { path.clone() },
+            path: if path.is_empty() {
+                ".".into()
+            } else {
+                path.clone()
+            },
             expected: expected.clone(),
             found: found.clone(),
             set_became_list,
@@ -258,9 +283,16 @@ pub fn official_view(v: &Value, sdk: Sdk, backend: Backend) -> Value {
         Value::Number(n) if sdk == Sdk::Python && backend == Backend::DynamoDb => {
             json!({"$decimal": n.as_str()})
         }
-        Value::Array(items) => Value::Array(items.iter().map(|x| official_view(x, sdk, backend)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| official_view(x, sdk, backend))
+                .collect(),
+        ),
         Value::Object(m) => Value::Object(
-            m.iter().map(|(k, x)| (k.clone(), official_view(x, sdk, backend))).collect(),
+            m.iter()
+                .map(|(k, x)| (k.clone(), official_view(x, sdk, backend)))
+                .collect(),
         ),
         other => other.clone(),
     }
@@ -286,11 +318,19 @@ pub fn own_round_trip(v: &Value, sdk: Sdk, backend: Backend) -> Value {
                 .into_iter()
                 .filter(|s| s.as_str() != Some(""))
                 .collect();
-            if kept.is_empty() { Value::Null } else { json!({"$ss": kept}) }
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                json!({"$ss": kept})
+            }
         }
         (_, _, _) if tag(v).is_some() => v.clone(),
         (_, _, Value::Array(items)) => Value::Array(items.iter().map(rec).collect()),
-        (_, _, Value::Object(m)) => Value::Object(m.iter().map(|(k, x)| (k.clone(), rec(x))).collect::<Map<_, _>>()),
+        (_, _, Value::Object(m)) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), rec(x)))
+                .collect::<Map<_, _>>(),
+        ),
         (_, _, other) => other.clone(),
     }
 }
@@ -300,10 +340,19 @@ pub fn own_round_trip(v: &Value, sdk: Sdk, backend: Backend) -> Value {
 /// [`own_round_trip`]); nothing else changes for the values the generators make.
 pub fn after_official_save(v: &Value, sdk: Sdk, backend: Backend) -> Value {
     match v {
-        Value::String(s) if s.is_empty() && sdk == Sdk::Node && backend == Backend::DynamoDb => Value::Null,
-        Value::Array(items) => Value::Array(items.iter().map(|x| after_official_save(x, sdk, backend)).collect()),
+        Value::String(s) if s.is_empty() && sdk == Sdk::Node && backend == Backend::DynamoDb => {
+            Value::Null
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| after_official_save(x, sdk, backend))
+                .collect(),
+        ),
         Value::Object(m) => Value::Object(
-            m.iter().map(|(k, x)| (k.clone(), after_official_save(x, sdk, backend))).collect(),
+            m.iter()
+                .map(|(k, x)| (k.clone(), after_official_save(x, sdk, backend)))
+                .collect(),
         ),
         other => other.clone(),
     }
