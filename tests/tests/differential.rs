@@ -27,7 +27,7 @@
 //! Running: `scripts/test.sh -p persistence-integration-tests --test differential` installs the
 //! SDKs (scripts/official-sdks.sh, cached outside the repo) and LocalStack, and exports where
 //! they are. Without them the tests fail under CI and are skipped loudly elsewhere.
-//! - `DIFF_CASES` (default 12): cases per property test. The long form, by hand:
+//! - `DIFF_CASES` (default 48): cases per property test. The long form, by hand:
 //!   `DIFF_CASES=500 scripts/test.sh -p persistence-integration-tests --test differential`.
 //! - `DIFF_SEED` (default fixed): the seed; each test derives its own from it and its name, so a
 //!   failure replays with the same `DIFF_SEED` and `DIFF_CASES`. `DIFF_SEED=random` for a new one
@@ -73,7 +73,7 @@ const KNOWN_BUG_5_S3_PREFIX: bool = true;
 /// skipped, loudly.
 const KNOWN_BUG_6_SETS_BECOME_LISTS: bool = true;
 
-const DEFAULT_CASES: u32 = 12;
+const DEFAULT_CASES: u32 = 48;
 const DEFAULT_SEED: u64 = 0x19_d1ff;
 
 // ------------------------------------------------------------------------------ our adapters
