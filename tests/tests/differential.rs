@@ -208,20 +208,27 @@ fn cases() -> u32 {
         .unwrap_or(DEFAULT_CASES)
 }
 
-/// This test's seed: `DIFF_SEED` (or the default) mixed with the test's name.
+/// This test's seed: `DIFF_SEED` (or the default; `random`: one for the whole run, printed)
+/// mixed with the test's name.
 fn seed(test: &str) -> u64 {
-    let base = match std::env::var("DIFF_SEED").ok().as_deref() {
+    // FNV-1a of the name.
+    test.bytes()
+        .fold(base_seed() ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+}
+
+/// `DIFF_SEED`, or the default, or (`random`) one drawn once for the whole run.
+fn base_seed() -> u64 {
+    static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| match std::env::var("DIFF_SEED").ok().as_deref() {
         None | Some("") => DEFAULT_SEED,
         Some("random") => {
             let s = fastrand::u64(..);
-            eprintln!("differential: DIFF_SEED={s}");
+            eprintln!("differential: DIFF_SEED={s} (replay with this value)");
             s
         }
         Some(s) => s.parse().expect("DIFF_SEED is a u64 or `random`"),
-    };
-    // FNV-1a of the name.
-    test.bytes().fold(base ^ 0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
 }
 
@@ -253,14 +260,20 @@ fn run_property<S: Strategy>(
         Ok(())
     });
     eprintln!(
-        "differential {test}: {} cases (seed {}) in {:.1?}: {:?}",
+        "differential {test}: {} cases (DIFF_SEED={}) in {:.1?}: {:?}",
         cases(),
-        seed(test),
+        base_seed(),
         t0.elapsed(),
         tally.borrow()
     );
     if let Err(e) = result {
-        panic!("differential {test}: {e}");
+        panic!(
+            "differential {test}: {e}\nreplay: DIFF_SEED={} DIFF_CASES={} scripts/test.sh \
+             -p persistence-integration-tests --test differential -- {test_fn}",
+            base_seed(),
+            cases(),
+            test_fn = std::thread::current().name().unwrap_or_default()
+        );
     }
 }
 

@@ -12,7 +12,7 @@
 //! Both cover empty strings, nulls, booleans, unicode keys and text, nesting up to the
 //! backend's limit ([`DYNAMODB_MAX_VALUE_DEPTH`]) and, in the S3 prefix strategy, the prefixes
 //! of issue 19 item 5. Attribute names are non-empty (DynamoDB refuses empty names in a map)
-//! and never start with `$` (the drivers' tags).
+//! and never start with `$` (the drivers' tags) nor are `__proto__` (JavaScript).
 
 use persistence_core::number::canonicalize;
 use proptest::prelude::*;
@@ -60,8 +60,10 @@ fn key() -> impl Strategy<Value = String> {
         "[☕é ключ😀\u{7f}\u{1}\"\\\\/.]{1,6}",
         any::<String>(),
     ]
-    .prop_filter("non-empty, no `$` tag", |k| {
-        !k.is_empty() && !k.starts_with('$')
+    // `__proto__` is no name a JavaScript object holds as its own (assigning it sets the
+    // prototype, in the DocumentClient's converter too).
+    .prop_filter("non-empty, no `$` tag, not `__proto__`", |k| {
+        !k.is_empty() && !k.starts_with('$') && k != "__proto__"
     })
 }
 
@@ -75,7 +77,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 /// Significant digits `d.ddd` and a power of ten: a decimal DynamoDB holds exactly (at most
-/// 38 digits, magnitude 1e-130 and up) and boto3 reads back: under 1e38. DynamoDB hands
+/// 38 digits, none below 1e-130) and boto3 reads back: under 1e38. DynamoDB hands
 /// numbers back in plain digits (`1E+40` as 41 digits) and boto3 refuses more than 38 digits
 /// with `decimal.Rounded`, whoever wrote the number (boto/boto3#2500); LocalStack keeps the
 /// text of numbers inside maps as written, so there only a rewrite in plain digits shows it.
@@ -83,7 +85,10 @@ fn dynamodb_decimal() -> impl Strategy<Value = String> {
     (any::<bool>(), "[1-9][0-9]{0,37}", -130i32..=37).prop_map(|(neg, digits, exp)| {
         let sign = if neg { "-" } else { "" };
         let (first, rest) = digits.split_at(1);
-        let rest = rest.trim_end_matches('0');
+        // No digit below 1e-130 (boto3's context refuses `1.0…01E-129` with 38 digits as an
+        // underflow).
+        let keep = usize::try_from(exp + 130).unwrap_or(0).min(rest.len());
+        let rest = rest[..keep].trim_end_matches('0');
         if rest.is_empty() {
             format!("{sign}{first}E{exp:+}")
         } else {
