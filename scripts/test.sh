@@ -18,7 +18,8 @@
 #
 # The tests see: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 # AWS_REGION, ALEXA_PERSISTENCE_EMULATOR (e.g. "localstack") and
-# ALEXA_PERSISTENCE_EMULATOR_VERSION (e.g. "LocalStack 2026.3.0 (DynamoDB Local 3.3.0)").
+# ALEXA_PERSISTENCE_EMULATOR_VERSION (e.g. "LocalStack 2026.3.0 (DynamoDB Local 3.3.0)"), and
+# ASK_SDK_PYTHON, ASK_SDK_NODE_MODULES, ASK_SDK_NODE (the official SDKs, scripts/official-sdks.sh).
 #
 # ALEXA_TEST_CMD (for testing this script only): a shell command run instead of
 # cargo; it gets this script's arguments as "$@". Example:
@@ -103,6 +104,15 @@ say "emulator: $(describe_emulator)"
 if [[ -n ${ALEXA_TEST_CMD:-} ]]; then
   run bash -c "$ALEXA_TEST_CMD" test.sh "$@"
   exit 0
+fi
+
+# The official ASK SDKs for the differential tests (cached; tests/tests/differential.rs). Without
+# them those tests fail under CI and are skipped elsewhere.
+if run scripts/official-sdks.sh install; then
+  eval "$(scripts/official-sdks.sh env)"
+else
+  [[ -n ${CI:-} ]] && { say "installing the official SDKs failed"; exit 1; }
+  say "WARNING: installing the official SDKs failed; the differential tests will be skipped"
 fi
 
 cargo_rc=0

@@ -1,0 +1,458 @@
+//! Fixed cases that pin what the official adapters really write (the facts our adapters must
+//! match) and the limits: S3 object names per prefix and body formats, the DynamoDB type of
+//! each value, DynamoDB's nesting limit, maps near DynamoDB's 400 KB item limit.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use persistence_core::{Attributes, PersistenceAdapter, SaveMode};
+use serde_json::{Value, json};
+
+use super::driver::Sdk;
+use super::generate::{DYNAMODB_MAX_VALUE_DEPTH, PREFIXES, S3_MAX_VALUE_DEPTH};
+use super::tagged::{Backend, diff, diff_ours};
+use super::{
+    KNOWN_BUG_5_S3_PREFIX, dynamodb_store, our_dynamodb, our_s3, s3_store, setup, user_id,
+};
+
+/// The object name each official S3 adapter uses for user `U` under each prefix: Python joins
+/// with `os.path.join` (keeps `//`, `./`, `..`), Node with `path.join` (normalises them); both
+/// keep a leading `/` and drop a trailing one; an empty or absent prefix is the bare user ID.
+fn official_object_name(sdk: Sdk, prefix: Option<&str>) -> &'static str {
+    match (sdk, prefix) {
+        (_, None | Some("")) => "U",
+        (_, Some("skills/cafe" | "skills/cafe/")) => "skills/cafe/U",
+        (_, Some("/skills/cafe")) => "/skills/cafe/U",
+        (_, Some("../x")) => "../x/U",
+        (_, Some("/")) => "/U",
+        (Sdk::Python, Some("a//b")) => "a//b/U",
+        (Sdk::Python, Some("./a")) => "./a/U",
+        (Sdk::Python, Some("skills/./cafe/../bar")) => "skills/./cafe/../bar/U",
+        (Sdk::Node, Some("a//b")) => "a/b/U",
+        (Sdk::Node, Some("./a")) => "a/U",
+        (Sdk::Node, Some("skills/./cafe/../bar")) => "skills/bar/U",
+        (_, Some(p)) => panic!("no expectation for prefix {p:?}"),
+    }
+}
+
+/// For each SDK and prefix: the object name it writes (and reads, the same join), pinned; and
+/// whether ours is the same (issue 19 item 5 while it is not).
+pub fn s3_object_names(sdk: Sdk) {
+    let Some(env) = setup(sdk) else { return };
+    let bucket = env.new_bucket("names");
+    let mut mismatches = Vec::new();
+    for prefix in PREFIXES.iter().copied().chain([Some("")]) {
+        let user = user_id();
+        let store = s3_store(&bucket, &prefix.map(str::to_owned));
+        let mut driver = env.driver.borrow_mut();
+        driver
+            .save(&store, &user, &json!({"prefix": prefix}))
+            .unwrap();
+        let names = env.objects_ending_with(&bucket, &user);
+        let expected = official_object_name(sdk, prefix).replace('U', &user);
+        assert_eq!(
+            names,
+            std::slice::from_ref(&expected),
+            "{sdk:?} with prefix {prefix:?}"
+        );
+        // It reads the same name back.
+        assert_eq!(
+            driver.get(&store, &user).unwrap(),
+            json!({"prefix": prefix})
+        );
+        driver.delete(&store, &user).unwrap();
+        assert!(env.objects_ending_with(&bucket, &user).is_empty());
+        drop(driver);
+
+        let ours = our_s3(env.s3.clone(), &bucket, prefix, sdk);
+        let our_name = ours.object_key(&user).unwrap();
+        eprintln!(
+            "differential {sdk:?} S3 prefix {prefix:?}: official object {expected:?}, ours {our_name:?}{}",
+            if our_name == expected {
+                ""
+            } else {
+                "  <-- DIFFERENT"
+            }
+        );
+        if our_name != expected {
+            mismatches.push(format!(
+                "{prefix:?}: official {expected:?}, ours {our_name:?}"
+            ));
+        }
+    }
+    if !mismatches.is_empty() {
+        let msg = format!(
+            "our S3 object names differ from the official {sdk:?} adapter's:\n  {}",
+            mismatches.join("\n  ")
+        );
+        if !KNOWN_BUG_5_S3_PREFIX {
+            panic!("{msg}");
+        }
+        eprintln!("\n!!!!!!!! KNOWN BUG 5 (issue 19 item 5), not failing: {msg}\n");
+    }
+}
+
+/// The bodies each SDK writes to S3 (separators, escapes, number spellings), pinned, and what
+/// our adapter reads from them.
+pub fn s3_bodies(sdk: Sdk) {
+    let Some(env) = setup(sdk) else { return };
+    let bucket = env.new_bucket("bodies");
+    let user = user_id();
+    let store = s3_store(&bucket, &Some("skills/cafe".into()));
+    let big: Value = serde_json::from_str("18446744073709551617").unwrap();
+    // Keys in order: the drivers get them sorted (serde_json's map).
+    let written = json!({
+        "big": big, "e": "", "f": 0.1, "floats": [1e15, 1e16, 1e21, 1e22, 1e-5, 1e-7, -0.0, 2.5],
+        "l": [1, "a"], "m": {"k": {}}, "n": 1, "s": "é☕😀\n\"/\u{7f}", "t": true, "z": null
+    });
+    env.driver
+        .borrow_mut()
+        .save(&store, &user, &written)
+        .unwrap();
+    let body = String::from_utf8(env.raw_object(&bucket, &format!("skills/cafe/{user}"))).unwrap();
+    let expected = match sdk {
+        // json.dumps: ", " and ": ", ASCII only (\u escapes, surrogate pairs), ints exact,
+        // floats as repr() ("1000000000000000.0", "1e+16", "1e-05").
+        Sdk::Python => concat!(
+            r#"{"big": 18446744073709551617, "e": "", "f": 0.1, "#,
+            r#""floats": [1000000000000000.0, 1e+16, 1e+21, 1e+22, 1e-05, 1e-07, -0.0, 2.5], "#,
+            r#""l": [1, "a"], "m": {"k": {}}, "n": 1, "#,
+            r#""s": "\u00e9\u2615\ud83d\ude00\n\"/\u007f", "t": true, "z": null}"#
+        ),
+        // JSON.stringify: compact, raw UTF-8, numbers as doubles ("1000000000000000",
+        // "1e+21", "0.00001", "1e-7"; -0 as 0; 2^64 + 1 rounded).
+        Sdk::Node => concat!(
+            r#"{"big":18446744073709552000,"e":"","f":0.1,"#,
+            r#""floats":[1000000000000000,10000000000000000,1e+21,1e+22,0.00001,1e-7,0,2.5],"#,
+            r#""l":[1,"a"],"m":{"k":{}},"n":1,"#,
+            "\"s\":\"é☕😀\\n\\\"/\u{7f}\",\"t\":true,\"z\":null}"
+        ),
+    };
+    assert_eq!(body, expected, "{sdk:?} S3 body");
+    eprintln!("differential {sdk:?} S3 body: {body}");
+
+    // Our adapter reads it as the SDK holds it (Node: 2^64 + 1 was already rounded by Node).
+    let ours = our_s3(env.s3.clone(), &bucket, Some("skills/cafe"), sdk);
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    let official = env.driver.borrow_mut().get(&store, &user).unwrap();
+    let d = diff_ours(&official, &Value::from(got.attributes));
+    assert!(d.is_empty(), "{sdk:?}: {d:?}");
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: &str) -> AttributeValue {
+    AttributeValue::N(v.into())
+}
+
+/// The DynamoDB type each SDK writes for each kind of value, pinned.
+pub fn dynamodb_types(sdk: Sdk) {
+    let Some(env) = setup(sdk) else { return };
+    let table = env.new_table("types");
+    let store = dynamodb_store(&table);
+    let user = user_id();
+    let big: Value = serde_json::from_str("18446744073709551617").unwrap();
+    let written = json!({
+        "ss": {"$ss": ["a", "b", ""]}, "ns": {"$ns": ["1", "2.5"]}, "onlyEmpty": {"$ss": [""]},
+        "list": ["a", 1, ""], "d28": {"$decimal": "0.6666666666666666666666666667"},
+        "d38": {"$decimal": "0.12345678901234567890123456789012345678"},
+        "big": big, "int": 7, "empty": "", "null": null, "bool": true,
+        "emptyMap": {}, "emptyList": [], "nested": {"a": {"b": [{"c": "d"}]}}
+    });
+    env.driver
+        .borrow_mut()
+        .save(&store, &user, &written)
+        .unwrap();
+    let item = env.raw_item(&table, &user);
+    let Some(AttributeValue::M(attrs)) = item.get("attributes") else {
+        panic!("no attributes map: {item:?}")
+    };
+    let mut ss = attrs["ss"].as_ss().cloned().unwrap_or_default();
+    ss.sort();
+    let expected: HashMap<&str, AttributeValue> = match sdk {
+        Sdk::Python => HashMap::from([
+            ("ns", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+            ("onlyEmpty", AttributeValue::Ss(vec![String::new()])),
+            ("list", AttributeValue::L(vec![s("a"), n("1"), s("")])),
+            ("d28", n("0.6666666666666666666666666667")),
+            ("d38", n("0.12345678901234567890123456789012345678")),
+            ("big", n("18446744073709551617")),
+            ("empty", s("")),
+        ]),
+        // The DocumentClient's convertEmptyValues: "" and sets left empty are NULL, "" is
+        // dropped from sets; numbers are doubles.
+        Sdk::Node => HashMap::from([
+            ("ns", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+            ("onlyEmpty", AttributeValue::Null(true)),
+            (
+                "list",
+                AttributeValue::L(vec![s("a"), n("1"), AttributeValue::Null(true)]),
+            ),
+            ("d28", n("0.6666666666666666")),
+            ("d38", n("0.12345678901234568")),
+            ("big", n("18446744073709552000")),
+            ("empty", AttributeValue::Null(true)),
+        ]),
+    };
+    let want_ss = match sdk {
+        Sdk::Python => vec!["", "a", "b"],
+        Sdk::Node => vec!["a", "b"],
+    };
+    assert_eq!(ss, want_ss, "{sdk:?} string set");
+    for (k, v) in &expected {
+        assert_eq!(&attrs[*k], v, "{sdk:?}: `{k}`");
+    }
+    for (k, v) in [
+        ("int", n("7")),
+        ("null", AttributeValue::Null(true)),
+        ("bool", AttributeValue::Bool(true)),
+        ("emptyMap", AttributeValue::M(HashMap::new())),
+        ("emptyList", AttributeValue::L(vec![])),
+    ] {
+        assert_eq!(attrs[k], v, "{sdk:?}: `{k}`");
+    }
+    eprintln!("differential {sdk:?} DynamoDB item: {attrs:?}");
+}
+
+/// DynamoDB's nesting limit: what the SDKs and our adapter store, read and refuse.
+pub fn dynamodb_nesting(sdk: Sdk) {
+    let Some(env) = setup(sdk) else { return };
+    let table = env.new_table("nesting");
+    let store = dynamodb_store(&table);
+    let ours = our_dynamodb(env.ddb.clone(), &table);
+    let nest = |depth: usize| {
+        (0..depth).fold(json!("leaf"), |v, i| {
+            if i % 2 == 0 {
+                json!({"k": v})
+            } else {
+                json!([v])
+            }
+        })
+    };
+    // At the limit: the SDK writes it, we read it, change another attribute, the SDK reads it.
+    let user = user_id();
+    let deepest = json!({"deep": nest(DYNAMODB_MAX_VALUE_DEPTH)});
+    env.driver
+        .borrow_mut()
+        .save(&store, &user, &deepest)
+        .unwrap();
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    assert_eq!(Value::from(got.attributes.clone()), deepest);
+    let mut attrs = got.attributes;
+    attrs.insert("x".into(), json!("y"));
+    env.rt
+        .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
+        .unwrap();
+    let back = env.driver.borrow_mut().get(&store, &user).unwrap();
+    assert!(
+        diff(
+            &json!({"deep": nest(DYNAMODB_MAX_VALUE_DEPTH), "x": "y"}),
+            &back
+        )
+        .is_empty()
+    );
+
+    // One more level: the SDK's save fails (DynamoDB refuses it), and so does ours.
+    let user = user_id();
+    let too_deep = json!({"deep": nest(DYNAMODB_MAX_VALUE_DEPTH + 1)});
+    let e = env
+        .driver
+        .borrow_mut()
+        .save(&store, &user, &too_deep)
+        .unwrap_err();
+    assert!(
+        e.contains("Nesting Levels have exceeded supported limits"),
+        "{e}"
+    );
+    let ours_err = env
+        .rt
+        .block_on(ours.save(
+            &user,
+            &Attributes::try_from(too_deep).unwrap(),
+            SaveMode::Overwrite,
+        ))
+        .unwrap_err();
+    eprintln!(
+        "differential {sdk:?}: a value {} levels deep is refused by the SDK ({e}) and by ours ({ours_err:?})",
+        DYNAMODB_MAX_VALUE_DEPTH + 1
+    );
+}
+
+/// How deep the SDK nests on S3 and we still read: at the depth the property tests use.
+pub fn s3_nesting(sdk: Sdk) {
+    let Some(env) = setup(sdk) else { return };
+    let bucket = env.new_bucket("nesting");
+    let store = s3_store(&bucket, &None);
+    let ours = our_s3(env.s3.clone(), &bucket, None, sdk);
+    let nest = |depth: usize| {
+        (0..depth).fold(json!("leaf"), |v, i| {
+            if i % 2 == 0 {
+                json!({"k": v})
+            } else {
+                json!([v])
+            }
+        })
+    };
+    let user = user_id();
+    let deep = json!({"deep": nest(S3_MAX_VALUE_DEPTH)});
+    env.driver.borrow_mut().save(&store, &user, &deep).unwrap();
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    assert_eq!(Value::from(got.attributes), deep);
+    // Past serde_json's limit (issue 19 item 4): measured and printed, not asserted here.
+    let mut limit = None;
+    for depth in [126, 127, 128, 200] {
+        let user = user_id();
+        env.driver
+            .borrow_mut()
+            .save(&store, &user, &json!({"deep": nest(depth)}))
+            .unwrap();
+        let read = env.rt.block_on(ours.get(&user));
+        if read.is_err() && limit.is_none() {
+            limit = Some(depth);
+        }
+        eprintln!(
+            "differential {sdk:?}: the SDK wrote an S3 object with a value {depth} levels deep; our read: {}",
+            match &read {
+                Ok(_) => "ok".to_owned(),
+                Err(e) => format!("{e}"),
+            }
+        );
+    }
+    eprintln!("differential {sdk:?}: first S3 depth our adapter cannot read: {limit:?}");
+}
+
+/// A map of `entries` strings of `len` bytes each (ASCII).
+fn big_map(entries: usize, len: usize, seed: u64) -> Value {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    Value::Object(
+        (0..entries)
+            .map(|i| {
+                let s: String = (0..len).map(|_| rng.alphanumeric()).collect();
+                (format!("k{i:04}"), Value::String(s))
+            })
+            .collect(),
+    )
+}
+
+/// DynamoDB's item size of the official item for `attributes` (names + values; the map's 3
+/// bytes and 1 per entry), for a flat map of strings.
+fn item_size(user: &str, attributes: &Value) -> usize {
+    let m = attributes.as_object().unwrap();
+    "id".len()
+        + user.len()
+        + "attributes".len()
+        + 3
+        + m.iter()
+            .map(|(k, v)| 1 + k.len() + v.as_str().map_or(8, str::len))
+            .sum::<usize>()
+}
+
+/// Maps near DynamoDB's 400 KB item limit, both directions, on `backend`: the official SDK writes
+/// an item `headroom` bytes under the limit, we change one attribute; we write one, the SDK
+/// changes one attribute.
+pub fn large_maps(sdk: Sdk, backend: Backend) {
+    const LIMIT: usize = 400 * 1024;
+    const HEADROOM: usize = 1024;
+    let Some(env) = setup(sdk) else { return };
+    let (store, ours): (_, Box<dyn PersistenceAdapter>) = match backend {
+        Backend::DynamoDb => {
+            let table = env.new_table("large");
+            (
+                dynamodb_store(&table),
+                Box::new(our_dynamodb(env.ddb.clone(), &table)),
+            )
+        }
+        Backend::S3 => {
+            let bucket = env.new_bucket("large");
+            let prefix = Some("skills/cafe".to_owned());
+            (
+                s3_store(&bucket, &prefix),
+                Box::new(our_s3(env.s3.clone(), &bucket, prefix.as_deref(), sdk)),
+            )
+        }
+    };
+    let user = user_id();
+    // 1000 entries of `len` bytes: the item is HEADROOM bytes under the limit.
+    let fixed = item_size(&user, &big_map(1000, 0, 0));
+    let len = (LIMIT - HEADROOM - fixed) / 1000;
+    let written = big_map(1000, len, 1);
+    let size = item_size(&user, &written);
+    assert!(
+        size <= LIMIT - HEADROOM && size > LIMIT - HEADROOM - 1000,
+        "{size}"
+    );
+
+    // (a) the SDK writes it; we read it, change one attribute, and the SDK reads it back.
+    env.driver
+        .borrow_mut()
+        .save(&store, &user, &written)
+        .unwrap();
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    assert_eq!(Value::from(got.attributes.clone()), written);
+    let mut attrs = got.attributes;
+    attrs.insert("k0000".into(), json!("changed"));
+    env.rt
+        .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
+        .unwrap_or_else(|e| panic!("{sdk:?} {backend:?}: our save of a {size}-byte item: {e}"));
+    let back = env.driver.borrow_mut().get(&store, &user).unwrap();
+    assert_eq!(back, Value::from(attrs.clone()), "{sdk:?} {backend:?}");
+
+    // (b) we write it; the SDK reads it, changes one attribute; we read that back.
+    let user = user_id();
+    let attrs = Attributes::try_from(big_map(1000, len, 2)).unwrap();
+    env.rt
+        .block_on(ours.save(&user, &attrs, SaveMode::CreateOnly))
+        .unwrap();
+    let read = env
+        .driver
+        .borrow_mut()
+        .update(&store, &user, "k0999", &json!("changed"))
+        .unwrap();
+    assert_eq!(read, Value::from(attrs.clone()));
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    let mut expected = Value::from(attrs);
+    expected["k0999"] = json!("changed");
+    assert_eq!(Value::from(got.attributes), expected);
+    eprintln!(
+        "differential {sdk:?} {backend:?}: a {size}-byte item ({HEADROOM} bytes under 400 KB) round-trips both ways"
+    );
+
+    // Measured, not asserted: how close to the limit an SDK-written item may be for our save
+    // of a one-attribute change to still fit (ours adds its version attribute).
+    if backend == Backend::DynamoDb {
+        for under in [256, 128, 64, 32, 0] {
+            let user = user_id();
+            let fixed = item_size(&user, &big_map(1000, 0, 0));
+            let extra = LIMIT - under - fixed - 1000 * ((LIMIT - under - fixed) / 1000);
+            let mut m = big_map(1000, (LIMIT - under - fixed) / 1000, 3);
+            let last = m["k0000"].as_str().unwrap().to_owned() + &"x".repeat(extra);
+            m["k0000"] = json!(last);
+            let official = env.driver.borrow_mut().save(&store, &user, &m);
+            let ours_save = official.as_ref().ok().map(|()| {
+                let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+                let mut attrs = got.attributes;
+                // The same size, another value.
+                let reversed: String = attrs["k0001"].as_str().unwrap().chars().rev().collect();
+                attrs.insert("k0001".into(), json!(reversed));
+                env.rt
+                    .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
+            });
+            eprintln!(
+                "differential {sdk:?} DynamoDB: an item {under} bytes under 400 KB ({} bytes): SDK save {}, our save {}",
+                item_size(&user, &m),
+                if official.is_ok() {
+                    "ok".into()
+                } else {
+                    format!("{official:?}")
+                },
+                match ours_save {
+                    None => "-".into(),
+                    Some(Ok(_)) => "ok".into(),
+                    Some(Err(e)) => format!("{e}"),
+                }
+            );
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The two property tests' cases: (a) the official SDK writes, our adapter changes one
+//! attribute, the SDK reads its data back; (b) the reverse. See the crate docs
+//! (tests/tests/differential.rs).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use persistence_core::{Attributes, Error, PersistenceAdapter, SaveMode};
+use persistence_s3::S3Adapter;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::{Value, json};
+
+use super::driver::Sdk;
+use super::tagged::{self, Backend, Diff, diff, diff_ours, official_view};
+use super::{
+    Env, KNOWN_BUG_5_S3_PREFIX, KNOWN_BUG_6_SETS_BECOME_LISTS, Outcome, dynamodb_store, fail,
+    generate, our_dynamodb, our_s3, run_property, s3_store, setup, step, user_id,
+};
+
+/// Node holds numbers as doubles: compare Node's numbers as the doubles they are (JavaScript
+/// and Rust may spell a double differently when two shortest spellings tie).
+fn as_doubles(v: &Value, sdk: Sdk) -> Value {
+    if sdk == Sdk::Python {
+        return v.clone();
+    }
+    let double = |t: &str| {
+        let f: f64 = t.parse().expect("a number");
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            json!(f as i64)
+        } else {
+            json!(f)
+        }
+    };
+    match v {
+        Value::Number(n) => double(n.as_str()),
+        Value::Array(items) => Value::Array(items.iter().map(|x| as_doubles(x, sdk)).collect()),
+        Value::Object(m) => {
+            if let Some(("$ns", Value::Array(items))) = tagged::tag(v) {
+                let texts: Vec<Value> = items
+                    .iter()
+                    .map(|t| Value::String(double(t.as_str().unwrap_or_default()).to_string()))
+                    .collect();
+                return json!({"$ns": texts});
+            }
+            Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), as_doubles(x, sdk)))
+                    .collect(),
+            )
+        }
+        other => other.clone(),
+    }
+}
+
+fn diffs_text(diffs: &[Diff]) -> String {
+    diffs.iter().map(|d| format!("\n  - {d}")).collect()
+}
+
+/// The attribute a case changes: an existing one (picked by `index`) or a new one.
+fn pick(attrs: &Value, index: &prop::sample::Index, new: bool) -> String {
+    let keys: Vec<&String> = attrs
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    if new || keys.is_empty() {
+        "changedByTheOtherSide".to_owned()
+    } else {
+        index.get(&keys).to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------- S3 object names
+
+/// The object name each official S3 adapter uses, per prefix: learnt once per prefix by a
+/// probe save (user IDs contain no `/` or `.` runs, so the name for another user is the same
+/// prefix part followed by that user's ID).
+struct ObjectNames {
+    bucket: String,
+    known: RefCell<HashMap<Option<String>, String>>,
+    reported: RefCell<Vec<Option<String>>>,
+}
+
+impl ObjectNames {
+    fn new(bucket: &str) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            known: RefCell::default(),
+            reported: RefCell::default(),
+        }
+    }
+
+    fn official(
+        &self,
+        env: &Env,
+        prefix: &Option<String>,
+        user: &str,
+    ) -> Result<String, TestCaseError> {
+        if !self.known.borrow().contains_key(prefix) {
+            let probe = format!("amzn1.ask.account.PROBE{:016X}", fastrand::u64(..));
+            let store = s3_store(&self.bucket, prefix);
+            let mut d = env.driver.borrow_mut();
+            d.save(&store, &probe, &json!({"probe": true}))
+                .map_err(fail)?;
+            let names = env.objects_ending_with(&self.bucket, &probe);
+            d.delete(&store, &probe).map_err(fail)?;
+            let [name] = names.as_slice() else {
+                return Err(fail(format!(
+                    "probe for prefix {prefix:?}: objects {names:?}"
+                )));
+            };
+            let part = name
+                .strip_suffix(&probe)
+                .expect("ends with the probe")
+                .to_owned();
+            self.known.borrow_mut().insert(prefix.clone(), part);
+        }
+        Ok(format!("{}{user}", self.known.borrow()[prefix]))
+    }
+
+    /// `Some(outcome)` when the case cannot go on: our object name is not the official one.
+    fn check(
+        &self,
+        env: &Env,
+        ours: &S3Adapter,
+        prefix: &Option<String>,
+        user: &str,
+    ) -> Result<Option<Outcome>, TestCaseError> {
+        let official = self.official(env, prefix, user)?;
+        let our_name = ours
+            .object_key(user)
+            .map_err(|e| fail(format!("our object_key: {e}")))?;
+        if our_name == official {
+            return Ok(None);
+        }
+        let msg = format!(
+            "S3 prefix {prefix:?}: the official {:?} adapter's object is {official:?}, ours is {our_name:?}",
+            env.driver.borrow().sdk()
+        );
+        if !KNOWN_BUG_5_S3_PREFIX {
+            return Err(fail(msg));
+        }
+        if !self.reported.borrow().contains(prefix) {
+            self.reported.borrow_mut().push(prefix.clone());
+            eprintln!("\n!!!!!!!! KNOWN BUG 5 (issue 19 item 5), case skipped: {msg}\n");
+        }
+        Ok(Some(Outcome::KnownBug5))
+    }
+}
+
+// ------------------------------------------------------------------ (a) official, then ours
+
+/// (a): the official SDK writes, our adapter changes one attribute, the SDK reads its data back.
+pub fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) {
+    let Some(env) = setup(sdk) else { return };
+    let (table, bucket) = match backend {
+        Backend::DynamoDb => (env.new_table(test), String::new()),
+        Backend::S3 => (String::new(), env.new_bucket(test)),
+    };
+    let names = ObjectNames::new(&bucket);
+    let prefixes = match backend {
+        Backend::DynamoDb => Just(None).boxed(),
+        Backend::S3 => generate::prefix().boxed(),
+    };
+    let strategy = (
+        generate::official_attributes(sdk, backend),
+        generate::change(),
+        prefixes,
+    );
+    let bug6_reported = Cell::new(false);
+    let bug6_deep_reported = Cell::new(false);
+    run_property(test, strategy, |(written, (index, new, value), prefix)| {
+        let user = user_id();
+        let store = match backend {
+            Backend::DynamoDb => dynamodb_store(&table),
+            Backend::S3 => s3_store(&bucket, &prefix),
+        };
+        let mut driver = env.driver.borrow_mut();
+        driver
+            .save(&store, &user, &written)
+            .map_err(step("the SDK's save"))?;
+        let before = driver
+            .get(&store, &user)
+            .map_err(step("the SDK's first get"))?;
+        drop(driver);
+        // The SDK's own round trip is as modelled (what it writes and reads, see tagged.rs).
+        let model = tagged::own_round_trip(&written, sdk, backend);
+        let d = diff(&as_doubles(&model, sdk), &as_doubles(&before, sdk));
+        if !d.is_empty() {
+            return Err(fail(format!(
+                "the SDK's own round trip is not as modelled:{}",
+                diffs_text(&d)
+            )));
+        }
+
+        // Our adapter, configured like the official one, reads what it wrote...
+        let ours: Box<dyn PersistenceAdapter> = match backend {
+            Backend::DynamoDb => Box::new(our_dynamodb(env.ddb.clone(), &table)),
+            Backend::S3 => {
+                let a = our_s3(env.s3.clone(), &bucket, prefix.as_deref(), sdk);
+                if let Some(outcome) = names.check(&env, &a, &prefix, &user)? {
+                    return Ok(outcome);
+                }
+                Box::new(a)
+            }
+        };
+        let got = env
+            .rt
+            .block_on(ours.get(&user))
+            .map_err(|e| fail(format!("our adapter cannot read it: {e}")))?
+            .ok_or_else(|| fail("our adapter reads nothing"))?;
+        let ours_read = Value::from(got.attributes.clone());
+        let d = diff_ours(&before, &ours_read);
+        if !d.is_empty() {
+            return Err(fail(format!(
+                "our adapter reads other values:{}",
+                diffs_text(&d)
+            )));
+        }
+        // ...changes one top-level attribute and saves at the version it read...
+        let name = pick(&ours_read, &index, new);
+        let mut attrs = got.attributes;
+        attrs.insert(name.clone(), value.clone());
+        let saved = env
+            .rt
+            .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)));
+        if let Err(e) = saved {
+            // Issue 19 item 6 again: a set at the deepest level DynamoDB allows, written back
+            // as a list, is one level too deep.
+            if KNOWN_BUG_6_SETS_BECOME_LISTS
+                && backend == Backend::DynamoDb
+                && generate::depth_with_sets_as_lists(&before)
+                    > 1 + generate::DYNAMODB_MAX_VALUE_DEPTH
+            {
+                if !bug6_deep_reported.replace(true) {
+                    eprintln!(
+                        "\n!!!!!!!! KNOWN BUG 6 (issue 19 item 6): a set at DynamoDB's deepest level, \
+                         written back as a list, is one level too deep: our save fails: {e}\n"
+                    );
+                }
+                return Ok(Outcome::KnownBug6);
+            }
+            return Err(fail(format!("our save: {e}")));
+        }
+
+        // ...and the official SDK reads back what it had, types intact, plus the new value.
+        let after = env
+            .driver
+            .borrow_mut()
+            .get(&store, &user)
+            .map_err(step("the SDK's get after our save"))?;
+        let mut expected = before.clone();
+        expected[name.as_str()] = official_view(&value, sdk, backend);
+        let d = diff(&as_doubles(&expected, sdk), &as_doubles(&after, sdk));
+        if d.is_empty() {
+            return Ok(Outcome::Passed);
+        }
+        if KNOWN_BUG_6_SETS_BECOME_LISTS && d.iter().all(|d| d.set_became_list) {
+            if !bug6_reported.replace(true) {
+                eprintln!(
+                    "\n!!!!!!!! KNOWN BUG 6 (issue 19 item 6): after our save the {sdk:?} SDK reads \
+                     lists where it wrote sets (every other attribute as written); such cases are \
+                     counted, this one is shown:{}\n",
+                    diffs_text(&d)
+                );
+            }
+            return Ok(Outcome::KnownBug6);
+        }
+        Err(fail(format!(
+            "after our adapter changed `{name}`, the {sdk:?} SDK reads other data than it wrote:{}",
+            diffs_text(&d)
+        )))
+    });
+}
+
+// ------------------------------------------------------------------ (b) ours, then official
+
+/// (b): our adapter writes, the official SDK changes one attribute, our adapter reads it back.
+pub fn ours_writes_official_changes_one(test: &str, sdk: Sdk, backend: Backend) {
+    let Some(env) = setup(sdk) else { return };
+    let (table, bucket) = match backend {
+        Backend::DynamoDb => (env.new_table(test), String::new()),
+        Backend::S3 => (String::new(), env.new_bucket(test)),
+    };
+    let names = ObjectNames::new(&bucket);
+    let prefixes = match backend {
+        Backend::DynamoDb => Just(None).boxed(),
+        Backend::S3 => generate::prefix().boxed(),
+    };
+    let strategy = (
+        generate::our_attributes(sdk, backend),
+        generate::change(),
+        prefixes,
+    );
+    run_property(test, strategy, |(written, (index, new, value), prefix)| {
+        let user = user_id();
+        let store = match backend {
+            Backend::DynamoDb => dynamodb_store(&table),
+            Backend::S3 => s3_store(&bucket, &prefix),
+        };
+        let ours: Box<dyn PersistenceAdapter> = match backend {
+            Backend::DynamoDb => Box::new(our_dynamodb(env.ddb.clone(), &table)),
+            Backend::S3 => {
+                let a = our_s3(env.s3.clone(), &bucket, prefix.as_deref(), sdk);
+                if let Some(outcome) = names.check(&env, &a, &prefix, &user)? {
+                    return Ok(outcome);
+                }
+                Box::new(a)
+            }
+        };
+        let attrs = Attributes::try_from(written.clone()).expect("an object");
+        let version = env
+            .rt
+            .block_on(ours.save(&user, &attrs, SaveMode::CreateOnly))
+            .map_err(|e| fail(format!("our save: {e}")))?;
+
+        // The official SDK reads what we wrote, changes one attribute and saves.
+        let name = pick(&written, &index, new);
+        let read = env
+            .driver
+            .borrow_mut()
+            .update(&store, &user, &name, &official_view(&value, sdk, backend))
+            .map_err(step("the SDK's turn (get, change, save) after our save"))?;
+        let expected_read = official_view(&written, sdk, backend);
+        let d = diff(&as_doubles(&expected_read, sdk), &as_doubles(&read, sdk));
+        if !d.is_empty() {
+            return Err(fail(format!(
+                "the {sdk:?} SDK reads other values than our adapter wrote:{}",
+                diffs_text(&d)
+            )));
+        }
+
+        // Our adapter reads exactly that.
+        let got = env
+            .rt
+            .block_on(ours.get(&user))
+            .map_err(|e| fail(format!("our adapter cannot read the SDK's save: {e}")))?
+            .ok_or_else(|| fail("our adapter reads nothing after the SDK's save"))?;
+        let mut expected = written.clone();
+        expected[name.as_str()] = value;
+        let expected = tagged::after_official_save(&expected, sdk, backend);
+        let d = diff(
+            &as_doubles(&expected, sdk),
+            &as_doubles(&Value::from(got.attributes), sdk),
+        );
+        if !d.is_empty() {
+            return Err(fail(format!(
+                "after the {sdk:?} SDK changed `{name}`, our adapter reads other data:{}",
+                diffs_text(&d)
+            )));
+        }
+        // A save of ours at the version read before the SDK's write is refused.
+        let stale = env
+            .rt
+            .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(version)));
+        if !matches!(stale, Err(Error::Conflict { .. })) {
+            return Err(fail(format!(
+                "our save at a version older than the SDK's write: expected a conflict, got {stale:?}"
+            )));
+        }
+        Ok(Outcome::Passed)
+    });
+}
