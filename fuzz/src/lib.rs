@@ -103,7 +103,10 @@ pub fn dynamodb_numbers(data: &[u8]) {
         other => panic!("{text:?}: exact form {other:?}"),
     }
     match attributes_to_dynamodb(&first) {
-        Ok(again) => assert_eq!(again, stored, "{text:?} changed in a save that did not touch it"),
+        Ok(again) => assert_eq!(
+            again, stored,
+            "{text:?} changed in a save that did not touch it"
+        ),
         Err(e) => assert!(
             e.detail().contains("outside DynamoDB's number range")
                 || e.detail().contains("significant digits"),

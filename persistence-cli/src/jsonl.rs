@@ -86,13 +86,8 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let value = ExactValue::parse_json(text).map_err(|e| {
-        format!(
-            "invalid JSON ({:?} at column {})",
-            e.classify(),
-            e.column()
-        )
-    })?;
+    let value = ExactValue::parse_json(text)
+        .map_err(|e| format!("invalid JSON ({:?} at column {})", e.classify(), e.column()))?;
     let ExactValue::Map(mut map) = value else {
         return Err(
             "expected an object {\"key\": ..., \"attributes\": {...}}, found something else"

@@ -268,7 +268,10 @@ fn exact_attrs(text: &str) -> Attributes {
 async fn export_and_import_round_trip_and_bad_lines_are_numbered() {
     let tmp = tempfile::tempdir().unwrap();
     let src = seeded(25);
-    src.seed("decimal", exact_attrs(r#"{"d": 0.6666666666666666666666666667}"#));
+    src.seed(
+        "decimal",
+        exact_attrs(r#"{"d": 0.6666666666666666666666666667}"#),
+    );
     let ctx = Context::default();
     let file = tmp.path().join("out.jsonl");
     let e = export(&memory_store(&src), &file, None, 8, &ctx)
@@ -289,7 +292,11 @@ async fn export_and_import_round_trip_and_bad_lines_are_numbered() {
     assert_eq!((r.imported, r.failed), (26, 0));
     assert_eq!(dst.snapshot(), src.snapshot());
     assert_eq!(
-        dst.attributes("decimal").unwrap().exact("d").unwrap().to_json_text(),
+        dst.attributes("decimal")
+            .unwrap()
+            .exact("d")
+            .unwrap()
+            .to_json_text(),
         "0.6666666666666666666666666667"
     );
 

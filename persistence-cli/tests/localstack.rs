@@ -840,7 +840,8 @@ async fn keys_are_redacted_unless_asked_and_errors_name_what_is_missing() {
     got.expect(0);
     let v = got.json()["version"].as_str().unwrap().to_owned();
     assert!(
-        got.stdout.contains(r#""attributes":{"n":0.6666666666666666666666666667}"#),
+        got.stdout
+            .contains(r#""attributes":{"n":0.6666666666666666666666666667}"#),
         "{}",
         got.stdout
     );

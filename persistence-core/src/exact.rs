@@ -355,7 +355,10 @@ impl ExactValue {
             (Self::StringSet(x), Self::StringSet(y)) => x == y,
             (Self::BinarySet(x), Self::BinarySet(y)) => x == y,
             (Self::NumberSet(x), Self::NumberSet(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_number(p.as_str(), q.as_str()))
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|(p, q)| same_number(p.as_str(), q.as_str()))
             }
             (Self::Binary(x), Self::String(y)) | (Self::String(y), Self::Binary(x)) => {
                 BASE64.encode(x) == *y
@@ -380,8 +383,8 @@ impl ExactValue {
         }
     }
 
-    /// How deeply lists and maps nest in this value: 0 for a scalar, 1 for a list, map or
-    /// set of scalars, and so on.
+    /// How deeply lists and maps nest in this value as JSON: 0 for a scalar, 1 for a list, map
+    /// or set of scalars (a set is a list in JSON), and so on.
     pub fn depth(&self) -> usize {
         match self {
             Self::List(items) => 1 + items.iter().map(Self::depth).max().unwrap_or(0),
@@ -391,14 +394,25 @@ impl ExactValue {
         }
     }
 
+    /// How deeply lists and maps nest in this value where sets are scalars (as DynamoDB counts
+    /// document nesting).
+    pub fn document_depth(&self) -> usize {
+        match self {
+            Self::List(items) => 1 + items.iter().map(Self::document_depth).max().unwrap_or(0),
+            Self::Map(map) => 1 + map.values().map(Self::document_depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// Parses JSON text keeping every number's exact text. Duplicate names keep the last
-    /// value, as `serde_json` does.
+    /// value, as `serde_json` does. Values nested up to [`MAX_READ_DEPTH`] levels are read (the
+    /// official SDKs' JSON readers go deeper than `serde_json`'s default 128).
     ///
     /// # Errors
-    /// When `text` is not JSON (or nests deeper than `serde_json`'s recursion limit).
+    /// When `text` is not JSON, or nests deeper than [`MAX_READ_DEPTH`].
     pub fn parse_json(text: &str) -> Result<Self, serde_json::Error> {
-        let raw: &RawValue = serde_json::from_str(text)?;
-        from_raw(raw)
+        let raw: &RawValue = from_str_unbounded(text)?;
+        from_raw(raw, 0)
     }
 
     /// Compact JSON text, numbers as stored (or canonically spelled where the stored spelling
@@ -444,7 +458,9 @@ pub fn map_to_json(map: &ExactMap) -> Result<Map<String, Value>, ExactError> {
 
 /// [`ExactValue::same_value`] for two maps of stored values.
 pub fn same_map(a: &ExactMap, b: &ExactMap) -> bool {
-    a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.same_value(w)))
+    a.len() == b.len()
+        && a.iter()
+            .all(|(k, v)| b.get(k).is_some_and(|w| v.same_value(w)))
 }
 
 /// The deepest nesting among a map's values (see [`ExactValue::depth`]).
@@ -497,21 +513,52 @@ fn set_of<'a, T: PartialEq>(
     (!out.is_empty()).then_some(out)
 }
 
-fn from_raw(raw: &RawValue) -> Result<ExactValue, serde_json::Error> {
+/// How deeply [`ExactValue::parse_json`] reads nested lists and maps.
+pub const MAX_READ_DEPTH: usize = 512;
+
+/// `serde_json::from_str` without its recursion limit of 128 (the depth is bounded by
+/// [`MAX_READ_DEPTH`] here instead).
+fn from_str_unbounded<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
+) -> Result<T, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+fn from_raw(raw: &RawValue, depth: usize) -> Result<ExactValue, serde_json::Error> {
     let text = raw.get();
+    let nested = |first: u8| {
+        if depth >= MAX_READ_DEPTH {
+            Err(<serde_json::Error as serde::de::Error>::custom(format!(
+                "nested deeper than {MAX_READ_DEPTH} levels"
+            )))
+        } else {
+            Ok(first)
+        }
+    };
     Ok(match text.as_bytes().first() {
         Some(b'{') => {
-            let entries: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+            nested(b'{')?;
+            let entries: BTreeMap<String, &RawValue> = from_str_unbounded(text)?;
             ExactValue::Map(
                 entries
                     .into_iter()
-                    .map(|(k, v)| Ok((k, from_raw(v)?)))
+                    .map(|(k, v)| Ok((k, from_raw(v, depth + 1)?)))
                     .collect::<Result<_, serde_json::Error>>()?,
             )
         }
         Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text)?;
-            ExactValue::List(items.into_iter().map(from_raw).collect::<Result<_, _>>()?)
+            nested(b'[')?;
+            let items: Vec<&RawValue> = from_str_unbounded(text)?;
+            ExactValue::List(
+                items
+                    .into_iter()
+                    .map(|v| from_raw(v, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         Some(b'"') => ExactValue::String(serde_json::from_str(text)?),
         Some(b't' | b'f') => ExactValue::Bool(serde_json::from_str(text)?),
@@ -643,6 +690,27 @@ mod tests {
         assert_eq!(parse("[]").depth(), 1);
         assert_eq!(parse(r#"{"a":[{"b":1}]}"#).depth(), 3);
         assert_eq!(ExactValue::StringSet(vec!["x".into()]).depth(), 1);
+    }
+
+    #[test]
+    fn deep_documents_read_up_to_the_limit_on_a_small_stack() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        // A tokio worker's stack (2 MiB) is enough for the deepest document read.
+        let read = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let ok = ExactValue::parse_json(&deep(MAX_READ_DEPTH)).map(|v| {
+                    let depth = v.depth();
+                    (depth, v.to_json().is_ok(), v.to_json_text().len())
+                });
+                let too_deep = ExactValue::parse_json(&deep(MAX_READ_DEPTH + 1)).is_err();
+                (ok.ok(), too_deep)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(read.0, Some((MAX_READ_DEPTH, true, 2 * MAX_READ_DEPTH + 1)));
+        assert!(read.1);
     }
 
     #[test]

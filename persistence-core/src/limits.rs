@@ -3,18 +3,20 @@
 //!
 //! Every backend must give back, on the next read, exactly what a save accepted. Nesting is the
 //! limit that differs between writing and reading: a JSON parser refuses documents nested past
-//! its recursion limit (128 levels for `serde_json`, which every JSON backend here reads with),
-//! while writing has no such limit; DynamoDB refuses documents nested past 32 levels. So each
-//! backend checks the depth of what it is about to write against what it can read back, with
-//! [`check_depth`], and refuses deeper values with [`Error::UnsupportedValue`] before any I/O.
+//! its limit ([`MAX_READ_DEPTH`](crate::exact::MAX_READ_DEPTH) here, which reads what the official
+//! SDKs write), while writing has no such limit; DynamoDB refuses documents nested past 32
+//! levels. So each backend checks the depth of what it is about to write against what it can
+//! read back, with [`check_depth`], and refuses deeper values with [`Error::UnsupportedValue`]
+//! before any I/O.
 
 use crate::exact::{ExactMap, ExactValue};
 use crate::{Error, RedactedKey, Result};
 
 /// The deepest nesting of lists and maps inside an attribute (see [`ExactValue::depth`]) that
 /// the JSON backends (S3, SQLite, files, memory) accept: their documents add a level or two
-/// around the attributes, and `serde_json` reads at most 128.
-pub const MAX_JSON_DEPTH: usize = 100;
+/// around the attributes, and they read at most
+/// [`MAX_READ_DEPTH`](crate::exact::MAX_READ_DEPTH).
+pub const MAX_JSON_DEPTH: usize = 500;
 
 /// Refuses `attributes` when one of them nests lists and maps deeper than `max_depth`
 /// (counted as [`ExactValue::depth`]).
@@ -36,8 +38,48 @@ pub fn check_depth(
     resource: &str,
     key: &str,
 ) -> Result<()> {
+    check(
+        attributes,
+        max_depth,
+        ExactValue::depth,
+        operation,
+        resource,
+        key,
+    )
+}
+
+/// [`check_depth`] for a store that keeps sets as sets, nesting them no deeper than a number
+/// ([`ExactValue::document_depth`]; DynamoDB).
+///
+/// # Errors
+/// [`Error::UnsupportedValue`] naming the attribute and both depths.
+pub fn check_document_depth(
+    attributes: &ExactMap,
+    max_depth: usize,
+    operation: &'static str,
+    resource: &str,
+    key: &str,
+) -> Result<()> {
+    check(
+        attributes,
+        max_depth,
+        ExactValue::document_depth,
+        operation,
+        resource,
+        key,
+    )
+}
+
+fn check(
+    attributes: &ExactMap,
+    max_depth: usize,
+    depth_of: fn(&ExactValue) -> usize,
+    operation: &'static str,
+    resource: &str,
+    key: &str,
+) -> Result<()> {
     for (name, value) in attributes {
-        let depth = value.depth();
+        let depth = depth_of(value);
         if depth > max_depth {
             return Err(Error::UnsupportedValue {
                 operation,

@@ -8,8 +8,7 @@ use persistence_core::{Clock, SystemClock};
 
 use crate::table::TableCreation;
 use crate::{
-    DEFAULT_EXPIRY_ATTRIBUTE, DEFAULT_TOKENS_ATTRIBUTE, DEFAULT_VERSION_ATTRIBUTE,
-    DynamoDbAdapter,
+    DEFAULT_EXPIRY_ATTRIBUTE, DEFAULT_TOKENS_ATTRIBUTE, DEFAULT_VERSION_ATTRIBUTE, DynamoDbAdapter,
 };
 
 /// Builds a [`DynamoDbAdapter`]; see [`DynamoDbAdapter::builder`]. It holds the adapter being

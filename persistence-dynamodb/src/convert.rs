@@ -196,8 +196,8 @@ fn check_number(n: &ExactNumber) -> Result<usize, ExactError> {
     {
         return Ok(digits.len().div_ceil(2) + 1);
     }
-    let d = Decimal::parse(text)
-        .ok_or_else(|| ExactError::new(format!("`{text}` is not a number")))?;
+    let d =
+        Decimal::parse(text).ok_or_else(|| ExactError::new(format!("`{text}` is not a number")))?;
     if d.is_zero() {
         return Ok(2);
     }
@@ -341,8 +341,14 @@ mod tests {
     #[test]
     fn sets_and_binary_read_as_json_and_are_written_back_as_they_were() {
         let stored = AttributeValue::M(HashMap::from([
-            ("ss".to_owned(), AttributeValue::Ss(vec!["a".into(), "b".into()])),
-            ("ns".to_owned(), AttributeValue::Ns(vec!["1".into(), "2.50".into()])),
+            (
+                "ss".to_owned(),
+                AttributeValue::Ss(vec!["a".into(), "b".into()]),
+            ),
+            (
+                "ns".to_owned(),
+                AttributeValue::Ns(vec!["1".into(), "2.50".into()]),
+            ),
             ("b".to_owned(), AttributeValue::B(Blob::new(vec![1, 2]))),
             ("visits".to_owned(), AttributeValue::N("1".into())),
         ]));
@@ -354,12 +360,22 @@ mod tests {
         let AttributeValue::M(written) = attributes_to_dynamodb(&read).unwrap() else {
             panic!()
         };
-        assert_eq!(written["ss"], AttributeValue::Ss(vec!["a".into(), "b".into()]));
-        assert_eq!(written["ns"], AttributeValue::Ns(vec!["1".into(), "2.50".into()]));
+        assert_eq!(
+            written["ss"],
+            AttributeValue::Ss(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            written["ns"],
+            AttributeValue::Ns(vec!["1".into(), "2.50".into()])
+        );
         assert_eq!(written["b"], AttributeValue::B(Blob::new(vec![1, 2])));
         assert_eq!(written["visits"], AttributeValue::N("2".into()));
         // A set the skill added to stays a set.
-        read.get_mut("ss").unwrap().as_array_mut().unwrap().push(json!("c"));
+        read.get_mut("ss")
+            .unwrap()
+            .as_array_mut()
+            .unwrap()
+            .push(json!("c"));
         let AttributeValue::M(written) = attributes_to_dynamodb(&read).unwrap() else {
             panic!()
         };

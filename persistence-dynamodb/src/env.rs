@@ -31,9 +31,10 @@ impl DynamoDbAdapter {
     /// settings can still be changed.
     pub async fn builder_from_env() -> Result<DynamoDbAdapterBuilder> {
         let table = persistence_aws::var(TABLE_NAME_VAR).ok_or_else(|| Error::NotConfigured {
-                what: format!("no DynamoDB table name: set {TABLE_NAME_VAR}"),
-            })?;
-        let config = persistence_aws::load_config(persistence_aws::var(REGION_VAR), REGION_VAR).await?;
+            what: format!("no DynamoDB table name: set {TABLE_NAME_VAR}"),
+        })?;
+        let config =
+            persistence_aws::load_config(persistence_aws::var(REGION_VAR), REGION_VAR).await?;
         Ok(Self::builder(aws_sdk_dynamodb::Client::new(&config), table))
     }
 }

@@ -61,8 +61,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use persistence_aws::log_outcome;
 use persistence_core::{
-    Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter,
-    Result, SaveOptions, Stored, Version, async_trait, validate_key,
+    Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter, Result,
+    SaveOptions, Stored, Version, async_trait, validate_key,
 };
 
 pub use builder::DynamoDbAdapterBuilder;
@@ -74,9 +74,10 @@ pub use url::{DynamoDbUrl, URL_SCHEME};
 /// DynamoDB's item size limit: 400 KB.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
-/// The deepest nesting of lists and maps inside one attribute that a save accepts: DynamoDB
-/// nests documents at most 32 levels, and the `attributes` map is the first.
-pub const MAX_DEPTH: usize = 31;
+/// The deepest nesting of lists and maps inside one attribute that a save accepts (sets count as
+/// values, not as a level): DynamoDB nests documents at most 32 levels counting the item, and the
+/// `attributes` map is one of them.
+pub const MAX_DEPTH: usize = 30;
 
 /// The version attribute's default name.
 pub const DEFAULT_VERSION_ATTRIBUTE: &str = "attributesVersion";
@@ -134,7 +135,13 @@ impl DynamoDbAdapter {
         Error::conflict(operation, self.resource.clone(), key, reason)
     }
 
-    fn logged<T>(&self, operation: &'static str, key: &str, started: Instant, r: Result<T>) -> Result<T> {
+    fn logged<T>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        started: Instant,
+        r: Result<T>,
+    ) -> Result<T> {
         log_outcome("dynamodb", &self.table, operation, key, started, &r);
         r
     }

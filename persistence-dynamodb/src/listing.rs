@@ -116,5 +116,4 @@ impl DynamoDbAdapter {
         }
         req
     }
-
 }

@@ -3,7 +3,7 @@
 //!
 //! A version written by this adapter is `<token>.<n>`: the write's token and its sequence
 //! number since the item was created (or last overwritten). The item keeps the latest
-//! [`RECENT_TOKENS`] tokens in a list, the write numbered `n` in slot `n % RECENT_TOKENS`, so a
+//! [`RECENT_TOKENS`] tokens (16 hex digits of each) in a list, the write numbered `n` in slot `n % RECENT_TOKENS`, so a
 //! save can add its token without reading the list, and a retried save finds its own token
 //! there after others wrote.
 //!
@@ -44,6 +44,15 @@ pub(crate) fn split_version(s: &str) -> Option<(&str, Option<u64>)> {
         None if is_unique_token(s) => Some((s, None)),
         _ => None,
     }
+}
+
+/// How many hex digits of a write token the list keeps (64 bits: enough to tell a write from
+/// the few others kept, and a smaller item).
+pub(crate) const SHORT_TOKEN: usize = 16;
+
+/// The part of a write token the list keeps.
+pub(crate) fn short(token: &str) -> &str {
+    &token[..SHORT_TOKEN.min(token.len())]
 }
 
 /// The slot of the token list the write numbered `seq` takes.
@@ -117,7 +126,14 @@ mod tests {
         assert_eq!(split_version(&t), Some((t.as_str(), None)));
         let v = format_version(&t, 42);
         assert_eq!(split_version(&v), Some((t.as_str(), Some(42))));
-        for bad in ["", "7", &format!("{t}."), &format!("{t}.x"), &format!("{t}.-1"), "abc.1"] {
+        for bad in [
+            "",
+            "7",
+            &format!("{t}."),
+            &format!("{t}.x"),
+            &format!("{t}.-1"),
+            "abc.1",
+        ] {
             assert_eq!(split_version(bad), None, "{bad}");
         }
         assert_eq!(slot(0), 0);

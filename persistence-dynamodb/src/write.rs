@@ -10,14 +10,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use persistence_aws::{AttemptLog, ambiguous};
 use persistence_core::clock::epoch_seconds;
 use persistence_core::exact::ExactMap;
-use persistence_core::limits::check_depth;
+use persistence_core::limits::check_document_depth;
 use persistence_core::{
     Attributes, Error, MAX_KEY_BYTES, RECENT_TOKENS, RedactedKey, Result, SaveMode, SaveOptions,
     Version, validate_key, write_token,
 };
 
 use crate::convert::{self, ConvertError};
-use crate::version::{Expected, format_version, slot};
+use crate::version::{Expected, SHORT_TOKEN, format_version, short, slot};
 use crate::{DynamoDbAdapter, Item, MAX_DEPTH, MAX_ITEM_BYTES, errors};
 
 /// At most this many attributes are written one by one; more go as the whole map (an update
@@ -102,7 +102,7 @@ impl DynamoDbAdapter {
     /// `Ok(false)` when it shows it did not, an [`Error::OutcomeUnknown`] when it cannot tell.
     fn landed_in(&self, key: &str, item: Option<&Item>, token: &str, seq: u64) -> Result<bool> {
         match item {
-            Some(item) if self.tokens_of(item).iter().any(|t| t == token) => Ok(true),
+            Some(item) if self.tokens_of(item).iter().any(|t| t == short(token)) => Ok(true),
             Some(item) if self.would_show(item, seq) => Ok(false),
             _ => Err(Error::OutcomeUnknown {
                 operation: "save",
@@ -126,7 +126,7 @@ impl DynamoDbAdapter {
         validate_key(key, MAX_KEY_BYTES)?;
         let token = write_token(options, "save", &self.resource, key)?;
         let exact = attributes.to_exact();
-        check_depth(&exact, MAX_DEPTH, "save", &self.resource, key)?;
+        check_document_depth(&exact, MAX_DEPTH, "save", &self.resource, key)?;
         let (whole, attrs_size) = convert::to_item_value(&exact, &self.attributes_name)
             .map_err(|e| self.unsupported(key, e))?;
         let now = self.clock.now();
@@ -149,7 +149,7 @@ impl DynamoDbAdapter {
             + version.len()
             + self.tokens_name.len()
             + 3
-            + RECENT_TOKENS * (token.len() + 1)
+            + RECENT_TOKENS * (SHORT_TOKEN + 2)
             + expires.map_or(0, |_| self.expiry_name.len() + 7);
         if size > MAX_ITEM_BYTES {
             return Err(Error::TooLarge {
@@ -199,14 +199,17 @@ impl DynamoDbAdapter {
             // The item keeps its latest tokens; this write takes its slot.
             Some(_) => {
                 set.push(format!("#r[{}] = :token", slot(seq)));
-                req = req.expression_attribute_values(":token", AttributeValue::S(token.clone()));
+                req = req.expression_attribute_values(
+                    ":token",
+                    AttributeValue::S(short(&token).to_owned()),
+                );
             }
             // A new history: created, overwritten, or written before tokens were kept.
             None => {
                 set.push("#r = :tokens".to_owned());
                 req = req.expression_attribute_values(
                     ":tokens",
-                    AttributeValue::L(vec![AttributeValue::S(token.clone())]),
+                    AttributeValue::L(vec![AttributeValue::S(short(&token).to_owned())]),
                 );
             }
         }
@@ -228,9 +231,8 @@ impl DynamoDbAdapter {
         let (req, expectation) = self
             .save_condition(req, key, &token, &options.mode, expected, now)
             .await?;
-        let req = req.return_values_on_condition_check_failure(
-            ReturnValuesOnConditionCheckFailure::AllOld,
-        );
+        let req = req
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
 
         let log = AttemptLog::default();
         match req.customize().interceptor(log.clone()).send().await {
@@ -244,7 +246,7 @@ impl DynamoDbAdapter {
                     // very save committed and its answer was lost (the client retried it, or
                     // the caller saved again with the same token), possibly with other writes
                     // on top of it since.
-                    if old.is_some_and(|i| self.tokens_of(i).iter().any(|t| *t == token)) {
+                    if old.is_some_and(|i| self.tokens_of(i).iter().any(|t| t == short(&token))) {
                         tracing::debug!(key = %RedactedKey::new(key), "a retried save found its own write");
                         return Ok(Version::new(version));
                     }
@@ -290,7 +292,10 @@ impl DynamoDbAdapter {
             // Blind, but a retried overwrite that already landed writes nothing again.
             (SaveMode::Overwrite, _) => (
                 req.condition_expression("attribute_not_exists(#r) OR NOT contains(#r, :token)")
-                    .expression_attribute_values(":token", AttributeValue::S(token.to_owned())),
+                    .expression_attribute_values(
+                        ":token",
+                        AttributeValue::S(short(token).to_owned()),
+                    ),
                 None,
             ),
             // An expired item counts as absent.

@@ -82,7 +82,12 @@ pub(crate) fn decode(key: &str, bytes: &[u8]) -> Result<Record, String> {
     let exact = match ExactValue::parse_json(rec.attributes.get()) {
         Ok(ExactValue::Map(map)) => map,
         Ok(_) => return Err("`attributes` is not a JSON object".into()),
-        Err(e) => return Err(format!("`attributes` is not valid JSON ({:?})", e.classify())),
+        Err(e) => {
+            return Err(format!(
+                "`attributes` is not valid JSON ({:?})",
+                e.classify()
+            ));
+        }
     };
     let attributes = Attributes::from_exact(exact).map_err(|e| e.to_string())?;
     let mut recent = rec.recent_tokens;

@@ -9,11 +9,13 @@ use std::time::Duration;
 use persistence_core::clock::epoch_seconds;
 use persistence_core::limits::{MAX_JSON_DEPTH, check_depth};
 use persistence_core::{
-    Attributes, Clock, Error, validate_key, RedactedKey, Result, SaveMode, SaveOptions, Stored, Version,
-    is_expired, is_unique_token, remember_token, write_token,
+    Attributes, Clock, Error, RedactedKey, Result, SaveMode, SaveOptions, Stored, Version,
+    is_expired, is_unique_token, remember_token, validate_key, write_token,
 };
 
-use crate::keys::{LOCK_DIR, LOCK_STRIPES, MAX_KEY_BYTES, MAX_PATH_BYTES, OWN_NAME_PREFIX, encode_key};
+use crate::keys::{
+    LOCK_DIR, LOCK_STRIPES, MAX_KEY_BYTES, MAX_PATH_BYTES, OWN_NAME_PREFIX, encode_key,
+};
 use crate::record::{self, Record};
 
 #[derive(Debug)]
@@ -73,7 +75,12 @@ impl Inner {
     }
 
     /// Reads the file of `key`, expired or not.
-    pub(crate) fn read(&self, operation: &'static str, key: &str, path: &Path) -> Result<Option<Record>> {
+    pub(crate) fn read(
+        &self,
+        operation: &'static str,
+        key: &str,
+        path: &Path,
+    ) -> Result<Option<Record>> {
         match fs::read(path) {
             Ok(bytes) => self.parse(key, &bytes).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -181,7 +188,12 @@ impl Inner {
             .map(Record::stored))
     }
 
-    pub(crate) fn save(&self, key: &str, attributes: &Attributes, options: &SaveOptions) -> Result<Version> {
+    pub(crate) fn save(
+        &self,
+        key: &str,
+        attributes: &Attributes,
+        options: &SaveOptions,
+    ) -> Result<Version> {
         let path = self.path_of(key)?;
         let token = write_token(options, "save", &self.resource, key)?;
         if let SaveMode::IfVersion(v) = &options.mode {

@@ -85,10 +85,9 @@ async fn two_adapters_on_one_directory_behave_as_two_instances() {
 async fn files_hold_the_key_version_expiry_and_attributes_as_json() {
     let s = InTempDir::new(&conformance::Setup::default());
     let key = "amzn1.ask.account.AEXAMPLE";
-    let stored = persistence_core::exact::ExactValue::parse_json(
-        r#"{"n": 0.6666666666666666666666666667}"#,
-    )
-    .unwrap();
+    let stored =
+        persistence_core::exact::ExactValue::parse_json(r#"{"n": 0.6666666666666666666666666667}"#)
+            .unwrap();
     let persistence_core::exact::ExactValue::Map(stored) = stored else {
         unreachable!()
     };

@@ -97,7 +97,10 @@ impl S3Version {
 
     /// The list of a write replacing this version with `token`.
     pub(crate) fn next_tokens(&self, token: &str) -> Vec<String> {
-        remember_token(self.tokens.clone().unwrap_or_default(), short(token).to_owned())
+        remember_token(
+            self.tokens.clone().unwrap_or_default(),
+            short(token).to_owned(),
+        )
     }
 }
 
@@ -126,7 +129,10 @@ mod tests {
         let t2 = persistence_core::unique_token();
         let b1 = encode(&attrs, &t1);
         let b2 = encode(&attrs, &t2);
-        assert_ne!(b1, b2, "two writes of the same attributes have different bodies");
+        assert_ne!(
+            b1, b2,
+            "two writes of the same attributes have different bodies"
+        );
         assert!(b1.starts_with(br#"{"drink":"latte"}"#));
         let v: serde_json::Value = serde_json::from_slice(&b1).unwrap();
         assert_eq!(v, json!({"drink": "latte"}));
@@ -137,7 +143,15 @@ mod tests {
     fn bodies_others_wrote_read_and_garbage_is_refused() {
         assert_eq!(decode(b"").unwrap(), Attributes::new());
         assert_eq!(decode(b"{\"a\": \"\\u00e9\"}").unwrap()["a"], "é");
-        for bad in [&b"[1]"[..], b"{\"a\": NaN}", b"{\"a\": Infinity}", b"\xff\xfe", b"{", b"5", b"null"] {
+        for bad in [
+            &b"[1]"[..],
+            b"{\"a\": NaN}",
+            b"{\"a\": Infinity}",
+            b"\xff\xfe",
+            b"{",
+            b"5",
+            b"null",
+        ] {
             assert!(decode(bad).is_err(), "{bad:?}");
         }
     }

@@ -44,7 +44,10 @@ impl S3Adapter {
             .force_path_style(persistence_aws::endpoint_overridden("AWS_ENDPOINT_URL_S3"))
             .build();
         let mut builder = Self::builder(aws_sdk_s3::Client::from_conf(s3_config), bucket);
-        if let Some(prefix) = std::env::var(PATH_PREFIX_VAR).ok().filter(|p| !p.is_empty()) {
+        if let Some(prefix) = std::env::var(PATH_PREFIX_VAR)
+            .ok()
+            .filter(|p| !p.is_empty())
+        {
             builder = builder.path_prefix(prefix);
         }
         if let Some(layout) = var(KEY_LAYOUT_VAR) {

@@ -222,7 +222,9 @@ mod tests {
                 ));
             }
             assert_eq!(
-                names(prefix, Some(KeyLayout::Node)).object_key("u").unwrap(),
+                names(prefix, Some(KeyLayout::Node))
+                    .object_key("u")
+                    .unwrap(),
                 format!("{node}u")
             );
         }
@@ -231,7 +233,17 @@ mod tests {
     #[test]
     fn keys_cannot_leave_the_prefix() {
         let n = names("skills/cafe", None);
-        for bad in ["../other/u1", "a/../../x", "./u", "/abs", "a\\b", "a//b", "a/", ".", ".."] {
+        for bad in [
+            "../other/u1",
+            "a/../../x",
+            "./u",
+            "/abs",
+            "a\\b",
+            "a//b",
+            "a/",
+            ".",
+            "..",
+        ] {
             assert!(
                 matches!(n.object_key(bad), Err(Error::InvalidKey { .. })),
                 "{bad}"

@@ -268,7 +268,13 @@ impl S3Adapter {
         ))
     }
 
-    fn logged<T>(&self, operation: &'static str, key: &str, started: Instant, r: Result<T>) -> Result<T> {
+    fn logged<T>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        started: Instant,
+        r: Result<T>,
+    ) -> Result<T> {
         log_outcome("s3", &self.bucket, operation, key, started, &r);
         r
     }

@@ -89,7 +89,9 @@ impl S3Adapter {
                 let now = self.clock.now();
                 while let Some((key, got)) = reads.next().await {
                     match got {
-                        Ok(Some(stored)) if include_expired || !is_expired(stored.expires_at, now) => {
+                        Ok(Some(stored))
+                            if include_expired || !is_expired(stored.expires_at, now) =>
+                        {
                             entries.push(Entry { key, stored });
                         }
                         Ok(_) => {}

@@ -82,7 +82,9 @@ impl S3Url {
 }
 
 /// Reads `region=R` and `layout=python|node` from a query string.
-fn settings(query: &str) -> std::result::Result<(Option<String>, Option<crate::KeyLayout>), String> {
+fn settings(
+    query: &str,
+) -> std::result::Result<(Option<String>, Option<crate::KeyLayout>), String> {
     let mut region = None;
     let mut layout = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -218,7 +220,11 @@ mod tests {
         assert_eq!(u.region.as_deref(), Some("us-west-2"));
         assert_eq!(u.to_string(), "s3://my.bucket/a/b?region=us-west-2");
         // Prefixes as the SDKs were given them, with the layout for the ones they disagree on.
-        for text in ["s3://bucket//skills/cafe", "s3://bucket/a//b?layout=node", "s3://bucket/./a?region=eu-west-1&layout=python"] {
+        for text in [
+            "s3://bucket//skills/cafe",
+            "s3://bucket/a//b?layout=node",
+            "s3://bucket/./a?region=eu-west-1&layout=python",
+        ] {
             assert_eq!(S3Url::parse(text).unwrap().to_string(), text);
         }
         for bad in [

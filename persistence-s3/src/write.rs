@@ -184,7 +184,15 @@ impl S3Adapter {
         };
         let log = AttemptLog::default();
         let first = self
-            .put(&object_key, &body, &token, &tokens, expires, &condition, &log)
+            .put(
+                &object_key,
+                &body,
+                &token,
+                &tokens,
+                expires,
+                &condition,
+                &log,
+            )
             .await;
         let e = match first {
             Ok(etag) => return Ok(version(etag)),
@@ -302,8 +310,7 @@ impl S3Adapter {
                     };
                 }
                 Err(e) => {
-                    return match errors::map("delete", &self.resource, key, &object_key, e, None)
-                    {
+                    return match errors::map("delete", &self.resource, key, &object_key, e, None) {
                         errors::Mapped::Missing => Ok(()),
                         errors::Mapped::Error(e) => Err(e),
                     };

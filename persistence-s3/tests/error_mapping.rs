@@ -219,7 +219,10 @@ async fn a_retry_that_meets_its_own_write_is_the_save_that_landed() {
     let replaced = unique_token();
     let read_at = Version::new(format!("\"e1\";{}", short(&replaced)));
     let cases: [(&str, Box<dyn Fn(&str) -> HeadObjectOutput + Send + Sync>); 4] = [
-        ("current", Box::new(|mine: &str| head("\"e9\"", mine.to_owned(), &[short(mine)]))),
+        (
+            "current",
+            Box::new(|mine: &str| head("\"e9\"", mine.to_owned(), &[short(mine)])),
+        ),
         (
             "under later writes",
             Box::new(|mine: &str| {
@@ -261,12 +264,18 @@ async fn a_retry_that_meets_its_own_write_is_the_save_that_landed() {
         let opts = SaveOptions::new(SaveMode::IfVersion(read_at.clone())).token(token.clone());
         let r = store.save_with(USER, &Attributes::new(), &opts).await;
         match case {
-            "current" => assert!(r.as_ref().is_ok_and(|v| v.as_str().starts_with("\"e9\";")), "{case}: {r:?}"),
+            "current" => assert!(
+                r.as_ref().is_ok_and(|v| v.as_str().starts_with("\"e9\";")),
+                "{case}: {r:?}"
+            ),
             "under later writes" => assert!(r.is_ok(), "{case}: {r:?}"),
             "not there, every write since shown" => {
                 assert!(r.as_ref().is_err_and(Error::is_conflict), "{case}: {r:?}")
             }
-            _ => assert!(matches!(r, Err(Error::OutcomeUnknown { .. })), "{case}: {r:?}"),
+            _ => assert!(
+                matches!(r, Err(Error::OutcomeUnknown { .. })),
+                "{case}: {r:?}"
+            ),
         }
         assert_eq!(put.num_calls(), 2, "{case}");
         assert_eq!(found.num_calls(), 1, "{case}");
@@ -279,7 +288,10 @@ async fn a_failed_precondition_without_a_lost_answer_is_a_conflict_without_a_loo
     let put = mock!(Client::put_object).then_http_response(|| s3_error(412, "PreconditionFailed"));
     let store = adapter(mock_client!(aws_sdk_s3, [&put]));
     let opts = SaveOptions::new(SaveMode::IfVersion(Version::new("\"e1\""))).token(unique_token());
-    let e = store.save_with(USER, &Attributes::new(), &opts).await.unwrap_err();
+    let e = store
+        .save_with(USER, &Attributes::new(), &opts)
+        .await
+        .unwrap_err();
     assert!(e.is_conflict(), "{e:?}");
 }
 

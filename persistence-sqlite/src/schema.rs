@@ -253,10 +253,16 @@ impl ConnectionConfig {
             .query_map([], |r| r.get(0))
             .and_then(Iterator::collect)
             .map_err(|e| self.fail_open(e))?;
-        let missing: Vec<&str> = ["key", "attributes", "version", "expires_at", "recent_tokens"]
-            .into_iter()
-            .filter(|c| !columns.iter().any(|have| have == c))
-            .collect();
+        let missing: Vec<&str> = [
+            "key",
+            "attributes",
+            "version",
+            "expires_at",
+            "recent_tokens",
+        ]
+        .into_iter()
+        .filter(|c| !columns.iter().any(|have| have == c))
+        .collect();
         if missing.is_empty() {
             Ok(())
         } else {

@@ -322,7 +322,11 @@ async fn a_schema_1_database_is_upgraded_on_open() {
     assert_eq!(got.attributes["visits"], 3);
     assert_eq!(got.version.as_str(), token);
     store
-        .save(USER, &attrs(json!({"visits": 4})), SaveMode::IfVersion(got.version))
+        .save(
+            USER,
+            &attrs(json!({"visits": 4})),
+            SaveMode::IfVersion(got.version),
+        )
         .await
         .unwrap();
     let version: i64 = raw(&path)

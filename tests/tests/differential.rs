@@ -67,11 +67,11 @@ use tagged::Backend;
 /// Issue 19 item 5: our S3 prefix mapping is not the official adapters' (they join prefix and
 /// key as paths: Python `os.path.join`, Node `path.join`). While on, an S3 case whose object
 /// name differs from the official one is skipped, loudly.
-const KNOWN_BUG_5_S3_PREFIX: bool = true;
+const KNOWN_BUG_5_S3_PREFIX: bool = false;
 /// Issue 19 item 6: our DynamoDB adapter writes sets (SS/NS) back as lists (L) after another
 /// attribute changed. While on, a case whose only differences are sets that became lists is
 /// skipped, loudly.
-const KNOWN_BUG_6_SETS_BECOME_LISTS: bool = true;
+const KNOWN_BUG_6_SETS_BECOME_LISTS: bool = false;
 
 const DEFAULT_CASES: u32 = 48;
 const DEFAULT_SEED: u64 = 0x19_d1ff;
@@ -97,8 +97,11 @@ pub fn our_s3(
     prefix: Option<&str>,
     sdk: Sdk,
 ) -> S3Adapter {
-    let _layout = sdk; // no such option yet
-    let mut b = S3Adapter::builder(client, bucket);
+    let layout = match sdk {
+        Sdk::Python => persistence_s3::KeyLayout::Python,
+        Sdk::Node => persistence_s3::KeyLayout::Node,
+    };
+    let mut b = S3Adapter::builder(client, bucket).key_layout(layout);
     if let Some(p) = prefix {
         b = b.path_prefix(p);
     }

@@ -105,8 +105,9 @@ fn read_input(file: Option<&PathBuf>) -> Result<Attributes, CliError> {
     let text = String::from_utf8(text)
         .map_err(|_| CliError::usage(format!("{what} is not UTF-8 text")))?;
     match persistence_core::exact::ExactValue::parse_json(&text) {
-        Ok(persistence_core::exact::ExactValue::Map(map)) => Attributes::from_exact(map)
-            .map_err(|e| CliError::usage(format!("{what}: {e}"))),
+        Ok(persistence_core::exact::ExactValue::Map(map)) => {
+            Attributes::from_exact(map).map_err(|e| CliError::usage(format!("{what}: {e}")))
+        }
         Ok(_) => Err(CliError::usage(format!("{what} is not a JSON object"))),
         Err(e) => Err(CliError::usage(format!("{what} is not valid JSON: {e}"))),
     }
