@@ -71,22 +71,67 @@ pub fn ambiguous<E, R>(e: &SdkError<E, R>) -> bool {
 /// if log.possibly_applied() { /* an earlier attempt may have landed */ }
 /// # }
 /// ```
+///
+/// For a write that is not safe to send twice (a create-only or blind write, a blind delete:
+/// sent again after it landed and another client changed the key, it would undo that change),
+/// use [`AttemptLog::no_retry_after_unknown`]: once an attempt's outcome is unknown, the SDK's
+/// next attempt is refused before it is sent, and the adapter looks at what is stored instead.
 #[derive(Clone, Debug, Default)]
 pub struct AttemptLog {
     sent: Arc<AtomicBool>,
     possibly_applied: Arc<AtomicBool>,
+    no_retry_after_unknown: bool,
 }
 
 impl AttemptLog {
+    /// A log that lets the SDK retry as it does (for writes conditional on a version, which a
+    /// second attempt after the first landed can only fail).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A log that stops the SDK from sending the operation again once an attempt's outcome is
+    /// unknown (for writes that are not safe to apply twice).
+    pub fn no_retry_after_unknown() -> Self {
+        Self {
+            no_retry_after_unknown: true,
+            ..Self::default()
+        }
+    }
+
     /// True when an attempt was sent and its outcome never reached the client.
     pub fn possibly_applied(&self) -> bool {
         self.possibly_applied.load(Ordering::SeqCst)
     }
 }
 
+/// Why an attempt was not sent (see [`AttemptLog::no_retry_after_unknown`]).
+#[derive(Debug)]
+struct NotRetried;
+
+impl std::fmt::Display for NotRetried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not sent again: an earlier attempt may have been applied")
+    }
+}
+
+impl std::error::Error for NotRetried {}
+
 impl Intercept for AttemptLog {
     fn name(&self) -> &'static str {
         "AttemptLog"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        if self.no_retry_after_unknown && self.possibly_applied() {
+            return Err(Box::new(NotRetried));
+        }
+        Ok(())
     }
 
     fn read_before_transmit(
