@@ -20,10 +20,15 @@ use crate::{DynamoDbAdapter, Item};
 pub(crate) const UNVERSIONED_PREFIX: &str = "sdk-";
 
 /// What a conditional save or delete expects, from the version a read returned.
+#[derive(Clone)]
 pub(crate) enum Expected {
-    /// A version this adapter wrote: the stored text and (since tokens are kept) its sequence
-    /// number.
-    Token { stored: String, seq: Option<u64> },
+    /// A version this adapter wrote: the stored text, its token and (since tokens are kept)
+    /// its sequence number.
+    Token {
+        stored: String,
+        token: String,
+        seq: Option<u64>,
+    },
     /// A number version written by release 0.1 of this crate (`N`).
     Legacy(String),
     /// An item without version attribute (written by the official SDKs), by content digest.
@@ -68,9 +73,10 @@ impl DynamoDbAdapter {
         v: &Version,
     ) -> Result<Expected> {
         let s = v.as_str();
-        if let Some((_, seq)) = split_version(s) {
+        if let Some((token, seq)) = split_version(s) {
             return Ok(Expected::Token {
                 stored: s.to_owned(),
+                token: token.to_owned(),
                 seq,
             });
         }

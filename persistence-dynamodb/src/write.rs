@@ -1,8 +1,6 @@
 //! Saves and deletes: conditions, partial writes, the latest write tokens, and recognising a
 //! write whose answer was lost.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -91,29 +89,71 @@ impl DynamoDbAdapter {
         })
     }
 
-    /// True when `item`'s token list would still hold the token of the write numbered `seq`, had
-    /// that write committed in this item's history: then not finding it there means it did not.
-    fn would_show(&self, item: &Item, seq: u64) -> bool {
-        self.seq_of(item)
-            .is_some_and(|now| now >= seq && now - seq < RECENT_TOKENS as u64)
+    /// True when `item` holds the write with `token` among its latest.
+    fn holds(&self, item: &Item, token: &str) -> bool {
+        self.tokens_of(item).iter().any(|t| t == short(token))
     }
 
-    /// After a write whose answer was lost: `Ok(true)` when the item shows the write landed,
-    /// `Ok(false)` when it shows it did not, an [`Error::OutcomeUnknown`] when it cannot tell.
-    fn landed_in(&self, key: &str, item: Option<&Item>, token: &str, seq: u64) -> Result<bool> {
-        match item {
-            Some(item) if self.tokens_of(item).iter().any(|t| t == short(token)) => Ok(true),
-            Some(item) if self.would_show(item, seq) => Ok(false),
-            _ => Err(Error::OutcomeUnknown {
-                operation: "save",
-                resource: self.resource.clone(),
-                key: RedactedKey::new(key),
-                detail: format!(
-                    "an attempt's answer was lost and the item no longer shows whether it \
-                     landed (more than {RECENT_TOKENS} writes since, or it was deleted or \
-                     overwritten)"
-                ),
+    /// True when `item` proves that a write conditional on version `expected` never landed:
+    /// the item still descends from that version (its token is in its slot of the list) and
+    /// every write since is in the list, so a landed write would be there. Without such proof
+    /// (a version from before the list, more writes since than the list keeps, or a delete
+    /// and a new item since), nothing can be said.
+    fn proves_not_landed(&self, item: Option<&Item>, expected: Option<&Expected>) -> bool {
+        let (
+            Some(item),
+            Some(Expected::Token {
+                token,
+                seq: Some(prev),
+                ..
             }),
+        ) = (item, expected)
+        else {
+            return false;
+        };
+        let Some(now) = self.seq_of(item) else {
+            return false;
+        };
+        let list = self.tokens_of(item);
+        now >= *prev
+            && now - prev < RECENT_TOKENS as u64
+            && usize::try_from(slot(*prev))
+                .ok()
+                .and_then(|i| list.get(i))
+                .is_some_and(|t| t == short(token))
+    }
+
+    /// True when `item` is the version `expected` names or one written after it (its token is
+    /// still in the item's list), so a delete conditional on it cannot have landed.
+    fn descends_from(&self, item: &Item, expected: &Expected) -> bool {
+        match expected {
+            Expected::Token { token, .. } => self.holds(item, token),
+            _ => false,
+        }
+    }
+
+    fn unknown(&self, operation: &'static str, key: &str) -> Error {
+        Error::OutcomeUnknown {
+            operation,
+            resource: self.resource.clone(),
+            key: RedactedKey::new(key),
+            detail: format!(
+                "an attempt's answer was lost and the item does not show whether it landed \
+                 (more than {RECENT_TOKENS} writes since, or it was deleted or overwritten)"
+            ),
+        }
+    }
+
+    /// A strongly consistent read bounded to one attempt's time, for settling a lost answer.
+    async fn settle_read(&self, operation: &'static str, key: &str) -> Result<Option<Item>> {
+        match tokio::time::timeout(
+            persistence_core::budget::ATTEMPT_TIMEOUT,
+            self.read_item(operation, key, true),
+        )
+        .await
+        {
+            Ok(Ok(item)) => Ok(item),
+            _ => Err(self.unknown(operation, key)),
         }
     }
 
@@ -228,54 +268,60 @@ impl DynamoDbAdapter {
             update.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
         req = req.update_expression(update);
+        let expected_ref = expected.clone();
         let (req, expectation) = self
             .save_condition(req, key, &token, &options.mode, expected, now)
             .await?;
         let req = req
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
 
-        let log = AttemptLog::default();
-        match req.customize().interceptor(log.clone()).send().await {
-            Ok(_) => Ok(Version::new(version)),
-            Err(e) => {
-                if let Some(UpdateItemError::ConditionalCheckFailedException(ccf)) =
-                    e.as_service_error()
-                {
-                    let old = ccf.item().filter(|i| !i.is_empty());
-                    // The item already holds this write's token: an earlier attempt of this
-                    // very save committed and its answer was lost (the client retried it, or
-                    // the caller saved again with the same token), possibly with other writes
-                    // on top of it since.
-                    if old.is_some_and(|i| self.tokens_of(i).iter().any(|t| t == short(&token))) {
-                        tracing::debug!(key = %RedactedKey::new(key), "a retried save found its own write");
-                        return Ok(Version::new(version));
-                    }
-                    if log.possibly_applied() {
-                        // An earlier attempt may have landed and been written over since.
-                        self.landed_in(key, old, &token, seq)?;
-                    }
-                } else if ambiguous(&e) {
-                    let item = tokio::time::timeout(
-                        persistence_core::budget::ATTEMPT_TIMEOUT,
-                        self.read_item("save", key, true),
-                    )
-                    .await;
-                    if let Ok(Ok(item)) = item
-                        && self.landed_in(key, item.as_ref(), &token, seq)?
-                    {
-                        tracing::debug!(key = %RedactedKey::new(key), "a save whose answer was lost had landed");
-                        return Ok(Version::new(version));
-                    }
-                }
-                Err(errors::map_save(
-                    "save",
-                    &self.resource,
-                    key,
-                    e,
-                    expectation.as_deref(),
-                ))
+        // A write conditional on a version can only fail when sent again after it landed, so
+        // the SDK may retry it; a create-only or blind write sent again after it landed could
+        // undo another client's change made in between, so it is never sent again once an
+        // attempt's answer was lost: what is stored settles it instead.
+        let log = match options.mode {
+            SaveMode::IfVersion(_) => AttemptLog::new(),
+            _ => AttemptLog::no_retry_after_unknown(),
+        };
+        let e = match req.customize().interceptor(log.clone()).send().await {
+            Ok(_) => return Ok(Version::new(version)),
+            Err(e) => e,
+        };
+        let failed_condition = match e.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                Some(ccf.item().filter(|i| !i.is_empty()).cloned())
+            }
+            _ => None,
+        };
+        // The item already holds this write's token: an earlier attempt of this very save
+        // landed and its answer was lost (the client retried it, or the caller saved again with
+        // the same token), possibly with other writes on top of it since.
+        if let Some(Some(old)) = &failed_condition
+            && self.holds(old, &token)
+        {
+            tracing::debug!(key = %RedactedKey::new(key), "a retried save found its own write");
+            return Ok(Version::new(version));
+        }
+        if log.possibly_applied() || (failed_condition.is_none() && ambiguous(&e)) {
+            let current = match failed_condition {
+                Some(old) => old,
+                None => self.settle_read("save", key).await?,
+            };
+            if current.as_ref().is_some_and(|i| self.holds(i, &token)) {
+                tracing::debug!(key = %RedactedKey::new(key), "a save whose answer was lost had landed");
+                return Ok(Version::new(version));
+            }
+            if !self.proves_not_landed(current.as_ref(), expected_ref.as_ref()) {
+                return Err(self.unknown("save", key));
             }
         }
+        Err(errors::map_save(
+            "save",
+            &self.resource,
+            key,
+            e,
+            expectation.as_deref(),
+        ))
     }
 
     /// Adds the condition `mode` needs to a save; returns what a failed condition means.
@@ -389,14 +435,28 @@ impl DynamoDbAdapter {
 
     pub(crate) async fn delete_item(&self, key: &str) -> Result<()> {
         validate_key(key, MAX_KEY_BYTES)?;
-        self.client
+        // Blind: never sent again after an attempt's answer was lost (it could delete what
+        // another client wrote in between); what is stored settles it instead.
+        let log = AttemptLog::no_retry_after_unknown();
+        let sent = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(self.key_value(key)))
+            .customize()
+            .interceptor(log.clone())
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| errors::map("delete", &self.resource, key, e))
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if log.possibly_applied() || ambiguous(&e) => {
+                match self.settle_read("delete", key).await? {
+                    None => Ok(()),
+                    Some(_) => Err(self.unknown("delete", key)),
+                }
+            }
+            Err(e) => Err(errors::map("delete", &self.resource, key, e)),
+        }
     }
 
     pub(crate) async fn delete_item_if(&self, key: &str, expected: &Version) -> Result<()> {
@@ -408,7 +468,8 @@ impl DynamoDbAdapter {
             .set_key(Some(self.key_value(key)))
             .expression_attribute_names("#v", &self.version_name)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        req = match self.parse_version("delete", key, expected)? {
+        let expected_parsed = self.parse_version("delete", key, expected)?;
+        req = match expected_parsed.clone() {
             Expected::Token { stored, .. } => req
                 .condition_expression("#v = :expected")
                 .expression_attribute_values(":expected", AttributeValue::S(stored)),
@@ -431,23 +492,40 @@ impl DynamoDbAdapter {
                 }
             }
         };
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_service_error() {
+        let log = AttemptLog::new();
+        let e = match req.customize().interceptor(log.clone()).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let found = match e.as_service_error() {
+            Some(DeleteItemError::ConditionalCheckFailedException(ccf)) => {
+                Some(ccf.item().filter(|i| !i.is_empty()).cloned())
+            }
+            _ => None,
+        };
+        if log.possibly_applied() || (found.is_none() && ambiguous(&e)) {
+            let current = match found {
+                Some(item) => item,
+                None => self.settle_read("delete", key).await?,
+            };
+            match current {
                 // Nothing there any more: what the delete wanted.
-                Some(DeleteItemError::ConditionalCheckFailedException(ccf))
-                    if ccf.item().is_none_or(HashMap::is_empty) =>
-                {
-                    Ok(())
-                }
-                _ => Err(errors::map_save(
-                    "delete",
-                    &self.resource,
-                    key,
-                    e,
-                    Some(&format!("the item is no longer at version {expected}")),
-                )),
-            },
+                None => return Ok(()),
+                // Still the item the delete expected (it never landed), or a later version of
+                // it: the answer the condition gave is the right one.
+                Some(item) if self.descends_from(&item, &expected_parsed) => {}
+                // Another item: this delete may have landed before it was written.
+                Some(_) => return Err(self.unknown("delete", key)),
+            }
+        } else if let Some(None) = found {
+            return Ok(());
         }
+        Err(errors::map_save(
+            "delete",
+            &self.resource,
+            key,
+            e,
+            Some(&format!("the item is no longer at version {expected}")),
+        ))
     }
 }

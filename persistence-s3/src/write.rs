@@ -182,7 +182,14 @@ impl S3Adapter {
                 .text(),
             )
         };
-        let log = AttemptLog::default();
+        // A PUT conditional on an ETag can only fail when sent again after it landed, so the
+        // SDK may retry it; a create-only or blind PUT sent again after it landed could undo
+        // another client's change made in between, so it is never sent again once an attempt's
+        // answer was lost: what is stored settles it instead.
+        let log = match options.mode {
+            SaveMode::IfVersion(_) => AttemptLog::new(),
+            _ => AttemptLog::no_retry_after_unknown(),
+        };
         let first = self
             .put(
                 &object_key,
@@ -204,7 +211,8 @@ impl S3Adapter {
         };
         let precondition = expectation.is_some() && errors::is_precondition_failure(&e);
         let create_only = matches!(options.mode, SaveMode::CreateOnly);
-        if !ambiguous(&e) && !(precondition && (log.possibly_applied() || create_only)) {
+        let unsettled = log.possibly_applied() || ambiguous(&e);
+        if !unsettled && !(precondition && create_only) {
             return Err(map(e, expectation.as_deref()));
         }
         // The answer of an attempt was lost, or create-only met an object that may have
@@ -233,15 +241,17 @@ impl S3Adapter {
             }
             _ => {}
         }
-        // Not there. Can the object's list prove it never landed?
+        // Not there. Can the object prove it never landed? Only for a write conditional on a
+        // version whose token the object still keeps: then the object descends from that
+        // version and keeps every write since, and a landed write would be among them. (A
+        // create-only or blind write may have landed and been deleted or overwritten since.)
         let proven = match (&options.mode, &head) {
             (SaveMode::IfVersion(_), Some(h)) => {
                 replaced.is_some_and(|r| h.tokens.iter().any(|t| *t == r))
             }
-            (SaveMode::CreateOnly, Some(h)) => h.tokens.len() < RECENT_TOKENS,
             _ => false,
         };
-        if log.possibly_applied() && !proven {
+        if unsettled && !proven {
             return Err(self.unknown(key));
         }
         if precondition {
@@ -256,15 +266,33 @@ impl S3Adapter {
 
     pub(crate) async fn delete_object(&self, key: &str) -> Result<()> {
         let object_key = self.names.object_key(key)?;
-        match self
+        // Blind: never sent again after an attempt's answer was lost (it could delete what
+        // another client wrote in between); what is stored settles it instead.
+        let log = AttemptLog::no_retry_after_unknown();
+        let sent = self
             .client
             .delete_object()
             .bucket(&self.bucket)
             .key(&object_key)
+            .customize()
+            .interceptor(log.clone())
             .send()
-            .await
-        {
+            .await;
+        match sent {
             Ok(_) => Ok(()),
+            Err(e) if log.possibly_applied() || ambiguous(&e) => {
+                match self.head("delete", key, &object_key).await {
+                    Ok(None) => Ok(()),
+                    _ => Err(Error::OutcomeUnknown {
+                        operation: "delete",
+                        resource: self.resource.clone(),
+                        key: RedactedKey::new(key),
+                        detail: "an attempt's answer was lost and the object is still there \
+                                 (written again since, or the delete never landed)"
+                            .into(),
+                    }),
+                }
+            }
             Err(e) => match errors::map("delete", &self.resource, key, &object_key, e, None) {
                 errors::Mapped::Missing => Ok(()),
                 errors::Mapped::Error(e) => Err(e),
