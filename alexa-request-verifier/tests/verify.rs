@@ -9,7 +9,7 @@ use std::time::Duration;
 use alexa_request_verifier::{CertUrlError, RequestVerifier, RequestVerifierBuilder, VerifyError};
 use alexa_request_verifier_testkit::{
     CHAIN_HOST, CHAIN_URL, ChainServer, ContentLength, ECHO_API, Serve, SigningCertSpec, TestCa,
-    headers, now, other_key, request_body, sign, signing_key,
+    headers, now, other_key, request_body, request_body_of_type, sign, signing_key,
 };
 
 /// A trusted test CA, a loopback server answering as `serve` says, and a verifier trusting
@@ -396,7 +396,7 @@ async fn a_request_from_the_past_is_refused() {
     let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
     let err = s.verifier.verify(&h, body.as_bytes()).await.unwrap_err();
     assert!(
-        matches!(err, VerifyError::StaleTimestamp { skew_seconds } if skew_seconds >= 200),
+        matches!(err, VerifyError::StaleTimestamp { skew_seconds, tolerance_seconds: 150 } if skew_seconds >= 200),
         "{err:?}"
     );
 }
@@ -408,9 +408,87 @@ async fn a_request_from_the_future_is_refused() {
     let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
     let err = s.verifier.verify(&h, body.as_bytes()).await.unwrap_err();
     assert!(
-        matches!(err, VerifyError::StaleTimestamp { skew_seconds } if skew_seconds <= -150),
+        matches!(err, VerifyError::StaleTimestamp { skew_seconds, tolerance_seconds: 150 } if skew_seconds <= -150),
         "{err:?}"
     );
+}
+
+/// Skill events (`AlexaSkillEvent.*`) are delivered late: they get an hour, as in Amazon's
+/// Python SDK; everything else keeps 150 s.
+#[tokio::test]
+async fn a_skill_event_30_minutes_old_passes_and_an_intent_30_minutes_old_does_not() {
+    let s = Setup::good().await;
+    let half_an_hour_ago = now() - time::Duration::minutes(30);
+    let verify = |body: String| {
+        let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
+        let verifier = s.verifier.clone();
+        async move { verifier.verify(&h, body.as_bytes()).await }
+    };
+    for event in [
+        "AlexaSkillEvent.SkillDisabled",
+        "AlexaSkillEvent.SkillEnabled",
+        "AlexaSkillEvent.SkillPermissionAccepted",
+    ] {
+        verify(request_body_of_type(event, half_an_hour_ago))
+            .await
+            .unwrap_or_else(|e| panic!("{event}: {e}"));
+    }
+    for request in ["IntentRequest", "LaunchRequest", "SessionEndedRequest"] {
+        let err = verify(request_body_of_type(request, half_an_hour_ago))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VerifyError::StaleTimestamp {
+                    skew_seconds: 1799..=1801,
+                    tolerance_seconds: 150
+                }
+            ),
+            "{request}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_skill_event_older_than_an_hour_is_refused() {
+    let s = Setup::good().await;
+    for offset in [
+        -time::Duration::minutes(61),
+        time::Duration::minutes(61),
+        -time::Duration::days(2),
+    ] {
+        let body = request_body_of_type("AlexaSkillEvent.SkillDisabled", now() + offset);
+        let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
+        let err = s.verifier.verify(&h, body.as_bytes()).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VerifyError::StaleTimestamp {
+                    tolerance_seconds: 3600,
+                    ..
+                }
+            ),
+            "{offset}: {err:?}"
+        );
+    }
+    // 59 minutes: still within.
+    let body = request_body_of_type(
+        "AlexaSkillEvent.SkillDisabled",
+        now() - time::Duration::minutes(59),
+    );
+    let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
+    s.verifier.verify(&h, body.as_bytes()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stale_request_costs_no_download() {
+    let s = Setup::good().await;
+    let body = request_body(now() - time::Duration::minutes(10));
+    let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
+    let err = s.verifier.verify(&h, body.as_bytes()).await.unwrap_err();
+    assert_eq!(err.rule(), "timestamp", "{err:?}");
+    assert_eq!(s.server.downloads(), 0);
 }
 
 #[tokio::test]
@@ -524,11 +602,32 @@ async fn without_a_cache_every_request_downloads_the_chain() {
 }
 
 #[tokio::test]
-async fn a_refused_chain_is_not_cached() {
-    let s = Setup::with_cert(SigningCertSpec {
-        sans: vec!["other.amazon.com".to_owned()],
-        ..SigningCertSpec::default()
-    })
+async fn a_refused_chain_is_remembered_for_the_failure_ttl_only() {
+    let ttl = Duration::from_millis(600);
+    let s = Setup::with(
+        |ca| {
+            Serve::ok(ca.signing_chain(&SigningCertSpec {
+                sans: vec!["other.amazon.com".to_owned()],
+                ..SigningCertSpec::default()
+            }))
+        },
+        |b| b.failure_cache_ttl(ttl),
+    )
+    .await;
+    for _ in 0..5 {
+        let err = s.verify_signed(CHAIN_URL).await.unwrap_err();
+        assert!(matches!(err, VerifyError::SubjectAltName { .. }), "{err:?}");
+    }
+    assert_eq!(s.server.downloads(), 1, "the failure was remembered");
+    tokio::time::sleep(ttl * 2).await;
+    assert!(s.verify_signed(CHAIN_URL).await.is_err());
+    assert_eq!(s.server.downloads(), 2, "and forgotten after its TTL");
+
+    // With no failure cache, every request downloads again.
+    let s = Setup::with(
+        |_| Serve::ok("<html>not a chain</html>"),
+        |b| b.failure_cache_ttl(Duration::ZERO),
+    )
     .await;
     assert!(s.verify_signed(CHAIN_URL).await.is_err());
     assert!(s.verify_signed(CHAIN_URL).await.is_err());
