@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use http_common::{
     closed_within, counter_skill, envelope, post, read_answer, request_head, saved_count, start,
 };
-use skill_builder::http::{DEFAULT_MAX_BODY_BYTES, HttpFront};
 use skill_builder::MemoryAdapter;
+use skill_builder::http::{DEFAULT_MAX_BODY_BYTES, HttpFront};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -42,7 +42,10 @@ async fn a_client_trickling_its_headers_is_disconnected_by_the_header_timeout() 
     let (mut read, mut write) = stream.into_split();
     // One byte every 100 ms: each arrives well within any per-read timeout, the head never ends.
     let trickle = tokio::spawn(async move {
-        write.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").await.ok();
+        write
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .ok();
         for byte in b"X-Slow: ".iter().cycle().take(1000) {
             if write.write_all(&[*byte]).await.is_err() {
                 break;
@@ -63,8 +66,14 @@ async fn a_client_trickling_its_headers_is_disconnected_by_the_header_timeout() 
     })
     .await;
     trickle.abort();
-    assert!(closed.is_ok(), "a slowloris client was still connected after {CANNOT_HANG:?}");
-    println!("slowloris client disconnected after {:?}", started.elapsed());
+    assert!(
+        closed.is_ok(),
+        "a slowloris client was still connected after {CANNOT_HANG:?}"
+    );
+    println!(
+        "slowloris client disconnected after {:?}",
+        started.elapsed()
+    );
 
     // A connection that sends nothing, and one kept alive after a request, go the same way.
     let mut idle = TcpStream::connect(addr).await.unwrap();
@@ -104,7 +113,10 @@ async fn a_client_pausing_in_its_body_gets_408_and_is_disconnected() {
         .expect("an answer");
     assert_eq!(answer.status, 408, "{answer:?}");
     assert!(
-        answer.head.to_ascii_lowercase().contains("connection: close"),
+        answer
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
         "{answer:?}"
     );
     assert!(closed_within(&mut stream, CANNOT_HANG).await.is_some());
@@ -293,7 +305,9 @@ async fn a_graceful_shutdown_lets_a_slow_turn_finish_and_its_save_land() {
     assert!(refused.is_ok(), "still accepting after shutdown");
     // The idle connection is closed at once, the turn in flight answers...
     assert!(closed_within(&mut idle, CANNOT_HANG).await.is_some());
-    let answer = read_answer(&mut in_flight).await.expect("the turn's answer");
+    let answer = read_answer(&mut in_flight)
+        .await
+        .expect("the turn's answer");
     assert_eq!(answer.status, 200, "{answer:?}");
     assert!(answer.body.contains("count 1"), "{answer:?}");
     // ... its save landed, and the server returned.
@@ -327,7 +341,13 @@ async fn a_shutdown_waits_no_longer_than_its_grace_period() {
         .expect("the server returned after its grace period")
         .unwrap()
         .unwrap();
-    println!("gave up on a 30 s turn {:?} after the signal", stopping.elapsed());
-    assert!(read_answer(&mut in_flight).await.is_none(), "closed unanswered");
+    println!(
+        "gave up on a 30 s turn {:?} after the signal",
+        stopping.elapsed()
+    );
+    assert!(
+        read_answer(&mut in_flight).await.is_none(),
+        "closed unanswered"
+    );
     assert_eq!(saved_count(store.as_ref(), USER).await, 0);
 }

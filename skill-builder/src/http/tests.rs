@@ -2,8 +2,8 @@ use super::*;
 use crate::{SkillBuilder, is_intent_name, is_request_type};
 use alexa_request_verifier_testkit as kit;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LAUNCH: &str = include_str!("../../tests/data/launch_request.json");

@@ -45,7 +45,11 @@ pub fn counter_skill(adapter: Arc<dyn PersistenceAdapter>, turn_delay: Duration)
 /// The user's saved count (0 when nothing was saved).
 pub async fn saved_count(adapter: &dyn PersistenceAdapter, user: &str) -> u64 {
     match adapter.get(user).await.unwrap() {
-        Some(stored) => stored.attributes.get_as::<u64>("count").unwrap().unwrap_or(0),
+        Some(stored) => stored
+            .attributes
+            .get_as::<u64>("count")
+            .unwrap()
+            .unwrap_or(0),
         None => 0,
     }
 }
