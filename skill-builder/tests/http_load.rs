@@ -432,8 +432,10 @@ fn ratio(name: &str, on: &Figures, off: &Figures) {
     );
 }
 
+/// The phases run one after the other (the figures are the whole process's), SQLite first,
+/// then DynamoDB when there is an emulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn load_and_abuse_on_sqlite() {
+async fn load_and_abuse() {
     let config = Config::from_env();
     println!("{config:?}");
     let dir = tempfile::tempdir().unwrap();
@@ -452,28 +454,31 @@ async fn load_and_abuse_on_sqlite() {
     )
     .await;
     ratio("SQLite", &on, &off);
+
+    #[cfg(feature = "dynamodb")]
+    if let Some(store) = dynamodb_store().await {
+        let on = phase("DynamoDB, verification on", config, store.clone(), true).await;
+        let off = phase("DynamoDB, verification off", config, store, false).await;
+        ratio("DynamoDB", &on, &off);
+    }
 }
 
+/// A fresh table on the emulator at `AWS_ENDPOINT_URL`, if it is set.
 #[cfg(feature = "dynamodb")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn load_and_abuse_on_dynamodb() {
+async fn dynamodb_store() -> Option<Arc<dyn PersistenceAdapter>> {
     let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL")
         .ok()
         .filter(|e| !e.is_empty())
     else {
-        eprintln!("AWS_ENDPOINT_URL is unset: no DynamoDB phase (scripts/test.sh runs it)");
-        return;
+        println!("AWS_ENDPOINT_URL is unset: no DynamoDB phase (scripts/test.sh sets it)");
+        return None;
     };
     println!("DynamoDB at {endpoint}");
-    let config = Config::from_env();
     let table = format!("http-load-{}", std::process::id());
     let store =
         skill_builder::DynamoDbAdapter::from_url(&format!("dynamodb://{table}?region=us-east-1"))
             .await
             .unwrap();
     store.ensure_table().await.unwrap();
-    let store: Arc<dyn PersistenceAdapter> = Arc::new(store);
-    let on = phase("DynamoDB, verification on", config, store.clone(), true).await;
-    let off = phase("DynamoDB, verification off", config, store, false).await;
-    ratio("DynamoDB", &on, &off);
+    Some(Arc::new(store))
 }

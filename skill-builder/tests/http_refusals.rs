@@ -93,7 +93,8 @@ async fn each_verification_failure_gets_the_same_generic_answer() {
         h.push((name.to_owned(), value.to_owned()));
         h
     };
-    let cases: Vec<(&str, Vec<(String, String)>, String)> = vec![
+    type Case<'a> = (&'a str, Vec<(String, String)>, String);
+    let cases: Vec<Case> = vec![
         ("no headers", vec![], body.clone()),
         (
             "another host",
