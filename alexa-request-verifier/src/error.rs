@@ -1,14 +1,21 @@
 //! [`VerifyError`]: why a request was refused.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-/// A boxed error kept as the `source` of a [`VerifyError`].
+/// A boxed error, as accepted by the crate's constructors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A shared error kept as the `source` of a [`VerifyError`]: one failed download answers every
+/// request that waited for it (and, for a while, the requests after it), so its error is shared.
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a request was refused: one variant per rule Alexa sets for self-hosted endpoints.
 ///
 /// Messages name the rule and, where useful, a limit or the HTTP status; they never contain
-/// the request body, user or device IDs, tokens, or the signature.
+/// the request body, user or device IDs, tokens, or the signature. They may contain the causes of
+/// a failed download (TLS, DNS, connection errors): log them, but answer the client with no more
+/// than "request verification failed" ([`VerifyError::rule`] names the rule in a word).
 ///
 /// ```
 /// use alexa_request_verifier::{CertUrlError, VerifyError};
@@ -20,7 +27,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// );
 /// assert!(VerifyError::SignatureMismatch.to_string().contains("Signature-256"));
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
     /// A required header (`SignatureCertChainUrl` or `Signature-256`) is missing.
@@ -52,10 +59,20 @@ pub enum VerifyError {
     ChainDownload {
         /// What failed, with the causes.
         reason: String,
+        /// The HTTP status, when the server answered with one other than 200.
+        status: Option<u16>,
         /// The client's error, when there is one.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
+
+    /// The chain was not downloaded, to bound what junk requests cost: too many downloads are
+    /// in flight, or too many were started in the last minute (see
+    /// [`RequestVerifierBuilder::max_downloads_in_flight`](crate::RequestVerifierBuilder::max_downloads_in_flight)
+    /// and [`RequestVerifierBuilder::max_downloads_per_minute`](crate::RequestVerifierBuilder::max_downloads_per_minute)).
+    /// Chains already cached are not affected.
+    #[error("the certificate chain was not downloaded: {0}")]
+    DownloadLimited(DownloadLimit),
 
     /// The certificate chain download took longer than the timeout.
     #[error("the certificate chain download took longer than {timeout:?}")]
@@ -124,12 +141,37 @@ pub enum VerifyError {
         reason: &'static str,
     },
 
-    /// `request.timestamp` is more than [`MAX_TIMESTAMP_SKEW`](crate::MAX_TIMESTAMP_SKEW) away
-    /// from now (a replayed or delayed request).
-    #[error("the request timestamp is {skew_seconds} s away from now (at most {} s allowed)", crate::MAX_TIMESTAMP_SKEW.as_secs())]
+    /// `request.timestamp` is further from now than the tolerance for its request type
+    /// ([`MAX_TIMESTAMP_SKEW`](crate::MAX_TIMESTAMP_SKEW), or
+    /// [`MAX_SKILL_EVENT_SKEW`](crate::MAX_SKILL_EVENT_SKEW) for skill events): a replayed or
+    /// delayed request.
+    #[error(
+        "the request timestamp is {skew_seconds} s away from now (at most {tolerance_seconds} s allowed for this request type)"
+    )]
     StaleTimestamp {
         /// Now minus the timestamp, in whole seconds (negative: in the future).
         skew_seconds: i64,
+        /// The tolerance that applied, in seconds.
+        tolerance_seconds: u64,
+    },
+}
+
+/// Which bound kept a certificate chain from being downloaded:
+/// [`VerifyError::DownloadLimited`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadLimit {
+    /// As many downloads as allowed are already in flight.
+    #[error("{max} downloads are already in flight")]
+    InFlight {
+        /// The bound.
+        max: usize,
+    },
+    /// As many downloads as allowed were started in the last minute.
+    #[error("more than {per_minute} downloads were started in the last minute")]
+    PerMinute {
+        /// The bound.
+        per_minute: u32,
     },
 }
 
@@ -162,6 +204,44 @@ pub enum CertUrlError {
 }
 
 impl VerifyError {
+    /// The rule the request broke, as one stable word for logs and metrics: `header`,
+    /// `cert-url`, `download`, `download-limited`, `chain`, `signature` or `timestamp`.
+    ///
+    /// ```
+    /// use alexa_request_verifier::VerifyError;
+    /// assert_eq!(VerifyError::SignatureMismatch.rule(), "signature");
+    /// ```
+    pub fn rule(&self) -> &'static str {
+        match self {
+            VerifyError::MissingHeader { .. } | VerifyError::InvalidHeader { .. } => "header",
+            VerifyError::CertUrl(_) => "cert-url",
+            VerifyError::ChainDownload { .. }
+            | VerifyError::ChainTimeout { .. }
+            | VerifyError::ChainTooLarge { .. } => "download",
+            VerifyError::DownloadLimited(_) => "download-limited",
+            VerifyError::InvalidChain { .. }
+            | VerifyError::CertificateExpired { .. }
+            | VerifyError::CertificateNotYetValid { .. }
+            | VerifyError::SubjectAltName { .. }
+            | VerifyError::UntrustedChain { .. } => "chain",
+            VerifyError::SignatureMismatch => "signature",
+            VerifyError::InvalidTimestamp { .. } | VerifyError::StaleTimestamp { .. } => {
+                "timestamp"
+            }
+        }
+    }
+
+    /// True for a download failure that may go away by itself (connection, TLS, time-out, an
+    /// HTTP 5xx); false for an answer that says something about the URL (4xx, a bad or
+    /// untrusted chain). Transient failures are remembered for less time.
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            VerifyError::ChainDownload { status, .. } => status.is_none_or(|s| s >= 500),
+            VerifyError::ChainTimeout { .. } => true,
+            _ => false,
+        }
+    }
+
     /// A download failure with the chain of causes in its message.
     pub(crate) fn download(context: &str, source: Option<BoxError>) -> Self {
         let mut reason = context.to_owned();
@@ -173,6 +253,19 @@ impl VerifyError {
             reason.push_str(&e.to_string());
             next = e.source();
         }
-        VerifyError::ChainDownload { reason, source }
+        VerifyError::ChainDownload {
+            reason,
+            status: None,
+            source: source.map(SharedError::from),
+        }
+    }
+
+    /// A download answered with an HTTP status other than 200.
+    pub(crate) fn download_status(status: http::StatusCode) -> Self {
+        VerifyError::ChainDownload {
+            reason: format!("HTTP status {status}"),
+            status: Some(status.as_u16()),
+            source: None,
+        }
     }
 }

@@ -105,10 +105,7 @@ pub(crate) async fn fetch(
             .map_err(|e| VerifyError::download("the request failed", Some(Box::new(e))))?;
         let status = response.status();
         if status != http::StatusCode::OK {
-            return Err(VerifyError::download(
-                &format!("HTTP status {status}"),
-                None,
-            ));
+            return Err(VerifyError::download_status(status));
         }
         let declared = response
             .headers()

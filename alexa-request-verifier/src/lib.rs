@@ -11,20 +11,36 @@
 //!    segments, the scheme is `https`, the host `s3.amazonaws.com` (both case-insensitive),
 //!    the port 443 if one is given, no user information, and the path starts with `/echo.api/`
 //!    (so `https://s3.amazonaws.com/echo.api/../invalid` is refused).
-//! 3. **Certificate chain** (PEM, signing certificate first, then intermediates): downloaded
+//! 3. **Timestamp**, still before anything is downloaded: the body's `request.timestamp` is at
+//!    most [`MAX_TIMESTAMP_SKEW`] (150 s) from now, in either direction; for skill events
+//!    (`request.type` starting with `AlexaSkillEvent.`, which Alexa delivers late) at most
+//!    [`MAX_SKILL_EVENT_SKEW`] (an hour), as Amazon's Python SDK allows them.
+//! 4. **Certificate chain** (PEM, signing certificate first, then intermediates): downloaded
 //!    over HTTPS (no redirects, [`DEFAULT_FETCH_TIMEOUT`], at most [`DEFAULT_MAX_CHAIN_BYTES`]),
 //!    then checked: the signing certificate is within its validity dates, has
 //!    [`SIGNING_CERT_SAN`] (`echo-api.amazon.com`) among its subject alternative names, and
 //!    chains to a root of Mozilla's set (`webpki-roots`) — webpki checks every signature,
 //!    validity period, basic constraint and key usage on the way. A valid chain is cached by
 //!    URL until the first certificate in it expires (at most [`DEFAULT_CACHE_CAPACITY`] URLs).
-//! 4. **Signature**: `Signature-256` is the base64 RSA PKCS#1 v1.5 SHA-256 signature of the
+//! 5. **Signature**: `Signature-256` is the base64 RSA PKCS#1 v1.5 SHA-256 signature of the
 //!    raw body bytes by the signing certificate's key.
-//! 5. **Timestamp**: the body's `request.timestamp` is at most [`MAX_TIMESTAMP_SKEW`]
-//!    (150 s) from now, in either direction.
+//!
+//! ## What a chain URL can cost
+//!
+//! The chain URL comes from the request, before anything in it is authenticated, and any path
+//! under `/echo.api/` (or query string) passes the URL rules. So that junk requests cannot make
+//! the server download without end:
+//! - concurrent requests naming one URL share one download;
+//! - a URL whose download or chain failed is answered with that failure for
+//!   [`DEFAULT_FAILURE_CACHE_TTL`] (60 s; 10 s for connection, TLS, time-out and 5xx failures),
+//!   at most [`DEFAULT_FAILURE_CACHE_CAPACITY`] URLs;
+//! - at most [`DEFAULT_MAX_DOWNLOADS_IN_FLIGHT`] downloads run at once and at most
+//!   [`DEFAULT_MAX_DOWNLOADS_PER_MINUTE`] start per minute; past either bound a request is
+//!   refused at once ([`VerifyError::DownloadLimited`]). Chains already cached are unaffected.
 //!
 //! Any failure is a [`VerifyError`] naming the rule; answer such a request with HTTP 400 and
-//! run no skill code. The cryptography is rustls-webpki's on aws-lc-rs; nothing is written by
+//! run no skill code, and tell the client no more than that verification failed (the error's
+//! message is for your logs: it may hold the causes of a failed download). The cryptography is rustls-webpki's on aws-lc-rs; nothing is written by
 //! hand here.
 //!
 //! ```
@@ -55,8 +71,8 @@
 //!     body: Vec<u8>,
 //! ) -> http::StatusCode {
 //!     if let Err(e) = verifier.verify(&headers, &body).await {
-//!         tracing::warn!(error = %e, "refused a request that is not from Alexa");
-//!         return http::StatusCode::BAD_REQUEST;
+//!         tracing::warn!(rule = e.rule(), error = %e, "refused a request that is not from Alexa");
+//!         return http::StatusCode::BAD_REQUEST; // with a generic body, not the error text
 //!     }
 //!     // ... parse the envelope and run the skill ...
 //!     http::StatusCode::OK
@@ -71,6 +87,7 @@
 //! requests with its own CA and serve the chain from a loopback HTTPS server while the URL rules
 //! stay as they are.
 
+mod builder;
 mod cache;
 mod chain;
 mod error;
@@ -87,10 +104,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::HeaderMap;
 use rustls_pki_types::{SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 
-pub use error::{BoxError, CertUrlError, VerifyError};
+pub use builder::RequestVerifierBuilder;
+pub use error::{BoxError, CertUrlError, DownloadLimit, SharedError, VerifyError};
 
-use cache::ChainCache;
-use fetch::{HttpsClient, Resolver};
+use cache::Chains;
+use fetch::HttpsClient;
 
 /// The header holding the certificate chain's URL.
 pub const SIGNATURE_CERT_CHAIN_URL: &str = "SignatureCertChainUrl";
@@ -100,8 +118,15 @@ pub const SIGNATURE_256: &str = "Signature-256";
 const LEGACY_SIGNATURE: &str = "Signature";
 /// The name the signing certificate must have among its subject alternative names.
 pub const SIGNING_CERT_SAN: &str = "echo-api.amazon.com";
-/// How far `request.timestamp` may be from now, in either direction.
+/// How far `request.timestamp` may be from now, in either direction (requests other than
+/// skill events).
 pub const MAX_TIMESTAMP_SKEW: Duration = Duration::from_secs(150);
+/// How far `request.timestamp` of a skill event (`request.type` starting with
+/// [`SKILL_EVENT_PREFIX`]) may be from now, in either direction: an hour, as in Amazon's Python
+/// SDK (`MAX_SKILL_EVENT_TOLERANCE_IN_MILLIS`), because Alexa delivers skill events late.
+pub const MAX_SKILL_EVENT_SKEW: Duration = Duration::from_secs(3600);
+/// The `request.type` prefix of skill events (`AlexaSkillEvent.SkillDisabled`, ...).
+pub const SKILL_EVENT_PREFIX: &str = "AlexaSkillEvent.";
 /// How long downloading a certificate chain may take (connection, TLS and body), by default.
 /// Alexa waits 8 s for an answer.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -109,10 +134,22 @@ pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DEFAULT_MAX_CHAIN_BYTES: usize = 64 * 1024;
 /// How many chain URLs are cached, by default (Alexa uses one or two at a time).
 pub const DEFAULT_CACHE_CAPACITY: usize = 16;
+/// How long a URL whose download or chain failed is answered with that failure, by default
+/// (transient failures: at most 10 s).
+pub const DEFAULT_FAILURE_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How many failed URLs are remembered, by default. Failures come from downloads, which are
+/// bounded per minute, so this holds several minutes of them.
+pub const DEFAULT_FAILURE_CACHE_CAPACITY: usize = 1024;
+/// How many chain downloads may run at once, by default (Alexa needs one).
+pub const DEFAULT_MAX_DOWNLOADS_IN_FLIGHT: usize = 4;
+/// How many chain downloads may start per minute, by default (a burst of 10, then one every
+/// 6 s): what junk chain URLs can cost in outbound downloads.
+pub const DEFAULT_MAX_DOWNLOADS_PER_MINUTE: u32 = 10;
 
 /// Verifies Alexa requests: see the [crate docs](crate) for the rules.
 ///
-/// Cheap to clone; clones share the certificate cache and the HTTPS client.
+/// Cheap to clone; clones share the certificate caches, the download bounds and the HTTPS
+/// client.
 #[derive(Clone)]
 pub struct RequestVerifier {
     inner: Arc<Inner>,
@@ -123,22 +160,24 @@ struct Inner {
     algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
     /// `Err` only if the TLS configuration could not be built, reported on first use.
     client: Result<HttpsClient, String>,
-    cache: ChainCache,
+    chains: Chains,
     fetch_timeout: Duration,
     max_chain_bytes: usize,
     test_settings: bool,
 }
 
 impl RequestVerifier {
-    /// A verifier with the production rules: Mozilla's roots, [`DEFAULT_FETCH_TIMEOUT`],
-    /// [`DEFAULT_MAX_CHAIN_BYTES`], [`DEFAULT_CACHE_CAPACITY`].
+    /// A verifier with the production rules and the default bounds: Mozilla's roots,
+    /// [`DEFAULT_FETCH_TIMEOUT`], [`DEFAULT_MAX_CHAIN_BYTES`], [`DEFAULT_CACHE_CAPACITY`],
+    /// [`DEFAULT_FAILURE_CACHE_TTL`], [`DEFAULT_MAX_DOWNLOADS_IN_FLIGHT`],
+    /// [`DEFAULT_MAX_DOWNLOADS_PER_MINUTE`].
     ///
     /// Creating it does no I/O; the first request downloads the chain.
     pub fn new() -> Self {
         Self::builder().build()
     }
 
-    /// A builder to change the timeout, size cap or cache size.
+    /// A builder to change the timeout, size cap, caches or download bounds.
     ///
     /// ```
     /// use std::time::Duration;
@@ -168,40 +207,38 @@ impl RequestVerifier {
                 reason: "not base64",
             })?;
         let now = SystemTime::now();
+        // Before any download: a stale or replayed request costs nothing.
+        timestamp::check(body, now)?;
         let cert = self.signing_cert(&url, now).await?;
         cert.verify_signature(body, &signature)?;
-        timestamp::check(body, now)?;
         Ok(())
     }
 
-    /// The validated signing certificate for `url`: from the cache, or downloaded and checked.
+    /// The validated signing certificate for `url`: from the cache, or downloaded and checked
+    /// (within the download bounds).
     async fn signing_cert(
         &self,
         url: &url::Url,
         now: SystemTime,
     ) -> Result<Arc<chain::SigningCert>, VerifyError> {
         let inner = &*self.inner;
-        let now = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or_default());
-        let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-        if let Some(cert) = inner.cache.get(url.as_str(), now_secs) {
-            return Ok(cert);
-        }
-        let client = inner
-            .client
-            .as_ref()
-            .map_err(|e| VerifyError::download(e, None))?;
-        tracing::debug!(%url, "downloading Alexa's signing certificate chain");
-        let pem = fetch::fetch(client, url, inner.fetch_timeout, inner.max_chain_bytes).await?;
-        let cert = Arc::new(chain::validate(
-            &pem,
-            &inner.anchors,
-            inner.algorithms,
-            now,
-        )?);
-        inner
-            .cache
-            .insert(url.as_str(), Arc::clone(&cert), now_secs);
-        Ok(cert)
+        let download = async {
+            let client = inner
+                .client
+                .as_ref()
+                .map_err(|e| VerifyError::download(e, None))?;
+            tracing::debug!(%url, "downloading Alexa's signing certificate chain");
+            let pem = fetch::fetch(client, url, inner.fetch_timeout, inner.max_chain_bytes).await?;
+            let now =
+                UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or_default());
+            Ok(Arc::new(chain::validate(
+                &pem,
+                &inner.anchors,
+                inner.algorithms,
+                now,
+            )?))
+        };
+        inner.chains.signing_cert(url.as_str(), download).await
     }
 }
 
@@ -244,152 +281,5 @@ fn required_header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h
             name,
             legacy_only: name == SIGNATURE_256 && headers.contains_key(LEGACY_SIGNATURE),
         }),
-    }
-}
-
-/// Builds a [`RequestVerifier`]; [`RequestVerifier::builder`].
-#[derive(Clone)]
-pub struct RequestVerifierBuilder {
-    fetch_timeout: Duration,
-    max_chain_bytes: usize,
-    cache_capacity: usize,
-    #[cfg(feature = "test-util")]
-    test_roots: Option<Vec<Vec<u8>>>,
-    #[cfg(feature = "test-util")]
-    connect_to: Option<std::net::SocketAddr>,
-}
-
-impl Default for RequestVerifierBuilder {
-    fn default() -> Self {
-        Self {
-            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
-            max_chain_bytes: DEFAULT_MAX_CHAIN_BYTES,
-            cache_capacity: DEFAULT_CACHE_CAPACITY,
-            #[cfg(feature = "test-util")]
-            test_roots: None,
-            #[cfg(feature = "test-util")]
-            connect_to: None,
-        }
-    }
-}
-
-impl fmt::Debug for RequestVerifierBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestVerifierBuilder")
-            .field("fetch_timeout", &self.fetch_timeout)
-            .field("max_chain_bytes", &self.max_chain_bytes)
-            .field("cache_capacity", &self.cache_capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RequestVerifierBuilder {
-    /// How long a chain download may take in all (DNS, connection, TLS, body);
-    /// [`DEFAULT_FETCH_TIMEOUT`] by default.
-    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
-        self.fetch_timeout = timeout;
-        self
-    }
-
-    /// The largest chain accepted, in bytes; [`DEFAULT_MAX_CHAIN_BYTES`] by default.
-    pub fn max_chain_bytes(mut self, limit: usize) -> Self {
-        self.max_chain_bytes = limit;
-        self
-    }
-
-    /// How many chain URLs are cached (`0`: download the chain for every request);
-    /// [`DEFAULT_CACHE_CAPACITY`] by default.
-    pub fn cache_capacity(mut self, capacity: usize) -> Self {
-        self.cache_capacity = capacity;
-        self
-    }
-
-    /// **Tests only** (feature `test-util`): trust these DER certificates as roots, instead of
-    /// Mozilla's, both for the signing chain and for the HTTPS download. Certificates that are
-    /// not usable as roots are skipped with a warning.
-    #[cfg(feature = "test-util")]
-    pub fn insecure_trust_roots_for_tests(
-        mut self,
-        roots_der: impl IntoIterator<Item = Vec<u8>>,
-    ) -> Self {
-        self.test_roots = Some(roots_der.into_iter().collect());
-        self
-    }
-
-    /// **Tests only** (feature `test-util`): download every chain from `127.0.0.1:port`
-    /// whatever the URL's host resolves to, like `curl --connect-to`. The URL rules still
-    /// apply, and TLS still checks the certificate for the URL's host (`s3.amazonaws.com`),
-    /// so the test's server needs a certificate for that name from a root given to
-    /// [`insecure_trust_roots_for_tests`](Self::insecure_trust_roots_for_tests).
-    #[cfg(feature = "test-util")]
-    pub fn insecure_connect_to_loopback_for_tests(mut self, port: u16) -> Self {
-        self.connect_to = Some(std::net::SocketAddr::from((
-            std::net::Ipv4Addr::LOCALHOST,
-            port,
-        )));
-        self
-    }
-
-    /// Builds the verifier. No I/O happens until the first [`verify`](RequestVerifier::verify).
-    pub fn build(self) -> RequestVerifier {
-        let (anchors, test_settings) = self.anchors();
-        if test_settings {
-            tracing::warn!(
-                "Alexa request verifier built with TEST-ONLY settings (test roots or a loopback \
-                 chain server): it does not verify real Alexa requests"
-            );
-        }
-        let resolver = self.resolver();
-        let roots = rustls::RootCertStore {
-            roots: anchors.clone(),
-        };
-        let client = fetch::client(roots, resolver, self.fetch_timeout)
-            .map_err(|e| format!("the TLS client cannot be set up: {e}"));
-        let algorithms = rustls::crypto::aws_lc_rs::default_provider()
-            .signature_verification_algorithms
-            .all;
-        RequestVerifier {
-            inner: Arc::new(Inner {
-                anchors,
-                algorithms,
-                client,
-                cache: ChainCache::new(self.cache_capacity),
-                fetch_timeout: self.fetch_timeout,
-                max_chain_bytes: self.max_chain_bytes,
-                test_settings,
-            }),
-        }
-    }
-
-    #[cfg(not(feature = "test-util"))]
-    fn anchors(&self) -> (Vec<TrustAnchor<'static>>, bool) {
-        (webpki_roots::TLS_SERVER_ROOTS.to_vec(), false)
-    }
-
-    #[cfg(feature = "test-util")]
-    fn anchors(&self) -> (Vec<TrustAnchor<'static>>, bool) {
-        let Some(roots) = &self.test_roots else {
-            return (
-                webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                self.connect_to.is_some(),
-            );
-        };
-        let mut anchors = Vec::new();
-        for der in roots {
-            let der = rustls_pki_types::CertificateDer::from(der.as_slice());
-            match webpki::anchor_from_trusted_cert(&der) {
-                Ok(anchor) => anchors.push(anchor.to_owned()),
-                Err(e) => tracing::warn!(error = %e, "skipped a test root that is not usable"),
-            }
-        }
-        (anchors, true)
-    }
-
-    fn resolver(&self) -> Resolver {
-        #[cfg(feature = "test-util")]
-        if let Some(addr) = self.connect_to {
-            return Resolver::Fixed(addr);
-        }
-        Resolver::System(hyper_util::client::legacy::connect::dns::GaiResolver::new())
     }
 }

@@ -396,7 +396,7 @@ async fn a_request_from_the_past_is_refused() {
     let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
     let err = s.verifier.verify(&h, body.as_bytes()).await.unwrap_err();
     assert!(
-        matches!(err, VerifyError::StaleTimestamp { skew_seconds } if skew_seconds >= 200),
+        matches!(err, VerifyError::StaleTimestamp { skew_seconds, tolerance_seconds: 150 } if skew_seconds >= 200),
         "{err:?}"
     );
 }
@@ -408,7 +408,7 @@ async fn a_request_from_the_future_is_refused() {
     let h = headers(CHAIN_URL, &sign(signing_key(), body.as_bytes()));
     let err = s.verifier.verify(&h, body.as_bytes()).await.unwrap_err();
     assert!(
-        matches!(err, VerifyError::StaleTimestamp { skew_seconds } if skew_seconds <= -150),
+        matches!(err, VerifyError::StaleTimestamp { skew_seconds, tolerance_seconds: 150 } if skew_seconds <= -150),
         "{err:?}"
     );
 }
@@ -524,11 +524,32 @@ async fn without_a_cache_every_request_downloads_the_chain() {
 }
 
 #[tokio::test]
-async fn a_refused_chain_is_not_cached() {
-    let s = Setup::with_cert(SigningCertSpec {
-        sans: vec!["other.amazon.com".to_owned()],
-        ..SigningCertSpec::default()
-    })
+async fn a_refused_chain_is_remembered_for_the_failure_ttl_only() {
+    let ttl = Duration::from_millis(600);
+    let s = Setup::with(
+        |ca| {
+            Serve::ok(ca.signing_chain(&SigningCertSpec {
+                sans: vec!["other.amazon.com".to_owned()],
+                ..SigningCertSpec::default()
+            }))
+        },
+        |b| b.failure_cache_ttl(ttl),
+    )
+    .await;
+    for _ in 0..5 {
+        let err = s.verify_signed(CHAIN_URL).await.unwrap_err();
+        assert!(matches!(err, VerifyError::SubjectAltName { .. }), "{err:?}");
+    }
+    assert_eq!(s.server.downloads(), 1, "the failure was remembered");
+    tokio::time::sleep(ttl * 2).await;
+    assert!(s.verify_signed(CHAIN_URL).await.is_err());
+    assert_eq!(s.server.downloads(), 2, "and forgotten after its TTL");
+
+    // With no failure cache, every request downloads again.
+    let s = Setup::with(
+        |_| Serve::ok("<html>not a chain</html>"),
+        |b| b.failure_cache_ttl(Duration::ZERO),
+    )
     .await;
     assert!(s.verify_signed(CHAIN_URL).await.is_err());
     assert!(s.verify_signed(CHAIN_URL).await.is_err());

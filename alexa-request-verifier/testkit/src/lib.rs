@@ -42,6 +42,13 @@ use tokio_rustls::TlsAcceptor;
 pub const CHAIN_HOST: &str = "s3.amazonaws.com";
 /// A chain URL that passes the URL rules.
 pub const CHAIN_URL: &str = "https://s3.amazonaws.com/echo.api/echo-api-cert-test.pem";
+/// The path of [`CHAIN_URL`].
+pub const CHAIN_PATH: &str = "/echo.api/echo-api-cert-test.pem";
+
+/// A junk chain URL that passes the URL rules: `CHAIN_URL`'s directory, another name each `n`.
+pub fn junk_chain_url(n: usize) -> String {
+    format!("https://s3.amazonaws.com/echo.api/junk-{n}.pem")
+}
 /// The name Alexa's signing certificate carries.
 pub const ECHO_API: &str = "echo-api.amazon.com";
 
@@ -80,9 +87,15 @@ pub fn timestamp_text(timestamp: OffsetDateTime) -> String {
 /// A LaunchRequest envelope with `request.timestamp` = `timestamp` (RFC 3339, whole seconds
 /// as Alexa sends it).
 pub fn request_body(timestamp: OffsetDateTime) -> String {
+    request_body_of_type("LaunchRequest", timestamp)
+}
+
+/// An envelope whose `request.type` is `request_type` (e.g. `AlexaSkillEvent.SkillDisabled`),
+/// with `request.timestamp` = `timestamp`; otherwise as [`request_body`].
+pub fn request_body_of_type(request_type: &str, timestamp: OffsetDateTime) -> String {
     let ts = timestamp_text(timestamp);
     format!(
-        r#"{{"version":"1.0","session":{{"new":true,"sessionId":"amzn1.echo-api.session.test","application":{{"applicationId":"amzn1.ask.skill.test"}},"user":{{"userId":"amzn1.ask.account.TESTUSER"}}}},"context":{{"System":{{"application":{{"applicationId":"amzn1.ask.skill.test"}},"user":{{"userId":"amzn1.ask.account.TESTUSER"}},"device":{{"deviceId":"amzn1.ask.device.TESTDEVICE"}},"apiEndpoint":"https://api.amazonalexa.com"}}}},"request":{{"type":"LaunchRequest","requestId":"amzn1.echo-api.request.test","timestamp":"{ts}","locale":"en-US"}}}}"#
+        r#"{{"version":"1.0","session":{{"new":true,"sessionId":"amzn1.echo-api.session.test","application":{{"applicationId":"amzn1.ask.skill.test"}},"user":{{"userId":"amzn1.ask.account.TESTUSER"}}}},"context":{{"System":{{"application":{{"applicationId":"amzn1.ask.skill.test"}},"user":{{"userId":"amzn1.ask.account.TESTUSER"}},"device":{{"deviceId":"amzn1.ask.device.TESTDEVICE"}},"apiEndpoint":"https://api.amazonalexa.com"}}}},"request":{{"type":"{request_type}","requestId":"amzn1.echo-api.request.test","timestamp":"{ts}","locale":"en-US"}}}}"#
     )
 }
 
@@ -211,6 +224,9 @@ pub struct Serve {
     pub delay: Duration,
     /// The `Content-Length` header to send.
     pub content_length: ContentLength,
+    /// When set, only this path gets the answer above; every other path gets `404` with an
+    /// S3-like error body (as S3 answers junk keys).
+    pub only_path: Option<String>,
 }
 
 /// The `Content-Length` the chain server sends.
@@ -232,7 +248,14 @@ impl Serve {
             body: body.into(),
             delay: Duration::ZERO,
             content_length: ContentLength::Actual,
+            only_path: None,
         }
+    }
+
+    /// The same answer, for `path` only (e.g. [`CHAIN_PATH`]); `404` elsewhere.
+    pub fn only_at(mut self, path: &str) -> Self {
+        self.only_path = Some(path.to_owned());
+        self
     }
 }
 
@@ -308,8 +331,20 @@ async fn answer(
         .and_then(|line| line.split(' ').nth(1))
         .unwrap_or_default()
         .to_owned();
-    log.lock().unwrap().push(path);
+    log.lock().unwrap().push(path.clone());
     tokio::time::sleep(serve.delay).await;
+    let not_found;
+    let serve = match &serve.only_path {
+        Some(only) if *only != path => {
+            not_found = Serve {
+                status: 404,
+                only_path: None,
+                ..Serve::ok("<Error><Code>NoSuchKey</Code></Error>")
+            };
+            &not_found
+        }
+        _ => serve,
+    };
     let mut response = format!(
         "HTTP/1.1 {} Test\r\nContent-Type: application/x-pem-file\r\nConnection: close\r\n",
         serve.status
