@@ -212,7 +212,9 @@ impl S3Adapter {
         let precondition = expectation.is_some() && errors::is_precondition_failure(&e);
         let create_only = matches!(options.mode, SaveMode::CreateOnly);
         let unsettled = log.possibly_applied() || ambiguous(&e);
-        if !unsettled && !(precondition && create_only) {
+        // A caller that gives its own token may be saving again after a lost answer of its own.
+        let retried_by_caller = options.token.is_some();
+        if !unsettled && !(precondition && (create_only || retried_by_caller)) {
             return Err(map(e, expectation.as_deref()));
         }
         // The answer of an attempt was lost, or create-only met an object that may have

@@ -100,8 +100,10 @@ async fn reads_what_the_official_sdks_wrote_and_keeps_their_layout() {
             f.name
         );
         assert!(
-            matches!(raw.get("attributesVersion"), Some(AttributeValue::S(t)) if persistence_core::is_unique_token(t))
+            matches!(raw.get("attributesVersion"), Some(AttributeValue::S(t))
+                if t.split_once('.').is_some_and(|(token, n)| persistence_core::is_unique_token(token) && n == "0"))
         );
+        assert!(matches!(raw.get("attributesTokens"), Some(AttributeValue::L(l)) if l.len() == 1));
         // ...but a second save with the old "unversioned" token conflicts.
         let stale = a
             .save(&key, &got.attributes, SaveMode::IfVersion(got.version))
@@ -267,14 +269,14 @@ async fn numbers_python_skills_store_load_and_untouched_ones_are_written_back_un
         .await
         .unwrap()
         .expect("the user can load their data");
+    // The skill sees the nearest f64; the exact text is kept beside it.
+    assert_eq!(got.attributes["third"], json!(2.0 / 3.0));
+    let exact = |name: &str| got.attributes.exact(name).map(|v| v.to_json_text());
+    assert_eq!(exact("third").as_deref(), Some("0.6666666666666666666666666667"));
+    assert_eq!(exact("big").as_deref(), Some("1180591620717411303424"));
     assert_eq!(
-        got.attributes["third"].to_string(),
-        "0.6666666666666666666666666667"
-    );
-    assert_eq!(got.attributes["big"].to_string(), "1180591620717411303424");
-    assert_eq!(
-        got.attributes["negative_big"].to_string(),
-        "-1329227995784915872903807060280344576"
+        exact("negative_big").as_deref(),
+        Some("-1329227995784915872903807060280344576")
     );
 
     // The skill changes one attribute and saves: every other number is stored as it was.
@@ -300,6 +302,8 @@ async fn numbers_python_skills_store_load_and_untouched_ones_are_written_back_un
         );
     }
     assert_eq!(c["visits"], AttributeValue::N("2".into()));
+    // The set Python wrote is still a number set, with its exact members.
+    assert_eq!(c["scores"], b["scores"], "the number set changed type or text");
     // And they read back identically.
     assert_eq!(a.get("py").await.unwrap().unwrap().attributes, changed);
 }
