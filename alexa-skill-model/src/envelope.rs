@@ -5,11 +5,10 @@
 //! model is kept whole as [`Request::Other`] rather than refused.
 //!
 //! IDs and tokens never appear in full in `Debug` output: user, person and device IDs are shown
-//! as a [`RedactedKey`], access tokens not at all.
+//! cut to their first half with their length, access tokens not at all.
 //!
 //! ```
 //! use alexa_skill_model::envelope::{Request, RequestEnvelope};
-//! use persistence_core::KeySource;
 //!
 //! let json = r#"{
 //!   "version": "1.0",
@@ -36,7 +35,6 @@
 
 use std::fmt;
 
-use persistence_core::{Attributes, KeySource, RedactedKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -101,7 +99,7 @@ impl RequestEnvelope {
     }
 
     /// `session.attributes`, as Alexa sent them back.
-    pub fn session_attributes(&self) -> Option<&Attributes> {
+    pub fn session_attributes(&self) -> Option<&Map<String, Value>> {
         self.session.as_ref()?.attributes.as_ref()
     }
 
@@ -143,18 +141,38 @@ fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-impl KeySource for RequestEnvelope {
-    /// `context.System.user.userId`.
-    fn user_id(&self) -> Option<&str> {
+impl RequestEnvelope {
+    /// `context.System.user.userId` (an empty one counts as absent).
+    pub fn user_id(&self) -> Option<&str> {
         non_empty(&self.context.system.user.as_ref()?.user_id)
     }
-    /// `context.System.device.deviceId`.
-    fn device_id(&self) -> Option<&str> {
+
+    /// `context.System.device.deviceId` (an empty one counts as absent).
+    pub fn device_id(&self) -> Option<&str> {
         non_empty(&self.context.system.device.as_ref()?.device_id)
     }
-    /// `context.System.person.personId`.
-    fn person_id(&self) -> Option<&str> {
+
+    /// `context.System.person.personId`, present when Alexa recognised the speaker.
+    pub fn person_id(&self) -> Option<&str> {
         non_empty(&self.context.system.person.as_ref()?.person_id)
+    }
+
+    /// `request.timestamp`, parsed: when Alexa sent the request (UTC). `None` when absent or
+    /// not an ISO 8601 UTC time.
+    pub fn timestamp(&self) -> Option<crate::Timestamp> {
+        crate::Timestamp::parse(self.request.timestamp()?)
+    }
+}
+
+/// An ID cut to its first half, with its length: enough to tell IDs apart in a log, never the
+/// whole ID.
+pub(crate) struct Redacted<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keep = self.0.chars().count() / 2;
+        let shown: String = self.0.chars().take(keep).collect();
+        write!(f, "{shown}…({} bytes)", self.0.len())
     }
 }
 
@@ -173,7 +191,7 @@ pub struct Session {
     pub application: Option<Application>,
     /// `attributes`: the session attributes the skill returned on the previous turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Attributes>,
+    pub attributes: Option<Map<String, Value>>,
     /// `user`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
@@ -206,7 +224,7 @@ pub struct User {
 impl fmt::Debug for User {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("User")
-            .field("user_id", &RedactedKey::new(&self.user_id))
+            .field("user_id", &Redacted(&self.user_id))
             .field("access_token", &secret(&self.access_token))
             .field("permissions", &self.permissions)
             .finish()
@@ -302,7 +320,7 @@ pub struct Device {
 impl fmt::Debug for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Device")
-            .field("device_id", &RedactedKey::new(&self.device_id))
+            .field("device_id", &Redacted(&self.device_id))
             .field("supported_interfaces", &self.supported_interfaces)
             .finish()
     }
@@ -323,7 +341,7 @@ pub struct Person {
 impl fmt::Debug for Person {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Person")
-            .field("person_id", &RedactedKey::new(&self.person_id))
+            .field("person_id", &Redacted(&self.person_id))
             .field("access_token", &secret(&self.access_token))
             .finish()
     }

@@ -31,3 +31,6 @@ pub mod directive;
 pub mod envelope;
 pub mod request;
 pub mod response;
+mod timestamp;
+
+pub use timestamp::Timestamp;

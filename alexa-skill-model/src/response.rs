@@ -20,8 +20,8 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
-use persistence_core::Attributes;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::directive::Directive;
 
@@ -33,7 +33,7 @@ pub struct ResponseEnvelope {
     pub version: String,
     /// `sessionAttributes`: Alexa sends them back on the next request of the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_attributes: Option<Attributes>,
+    pub session_attributes: Option<Map<String, Value>>,
     /// `userAgent`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,

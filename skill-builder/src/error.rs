@@ -38,8 +38,8 @@ pub enum SkillError {
         received: Option<String>,
     },
 
-    /// No request handler's `can_handle` accepted the request.
-    #[error("no request handler can handle this {request_type}{}",
+    /// No route takes the request, and the skill has no fallback.
+    #[error("no route answers this {request_type}{}",
         intent_name.as_deref().map(|n| format!(" (intent {n})")).unwrap_or_default())]
     Unhandled {
         /// The request's type.
@@ -48,6 +48,23 @@ pub enum SkillError {
         intent_name: Option<String>,
     },
 
+    /// The request lacks the field a key generator reads (e.g. no device ID).
+    #[error("cannot make a persistence key: the request has no `{field}`")]
+    MissingKeySource {
+        /// The JSON path of the missing field, e.g. `context.System.device.deviceId`.
+        field: &'static str,
+    },
+    /// The handler asked for attributes that a guard it still holds has lent out (drop the
+    /// guard first, or use one view of them per turn), or a guard outlived its handler. Raised
+    /// at once: a turn never waits for its own guards.
+    #[error(
+        "the {what} attributes are lent out to a guard that is still alive: drop it first \
+         (a turn never waits for its own guards)"
+    )]
+    StateBorrowed {
+        /// `persistent` or `session`.
+        what: &'static str,
+    },
     /// The request JSON is not a valid Alexa request envelope.
     #[error("invalid request envelope: {0}")]
     InvalidEnvelope(#[source] serde_json::Error),
@@ -77,9 +94,26 @@ impl SkillError {
         }
     }
 
-    /// True when a save lost to another writer ([`persistence_core::Error::Conflict`]).
+    /// True when a save lost to another writer ([`persistence_core::Error::Conflict`]) and
+    /// running the handler again did not settle it.
     pub fn is_conflict(&self) -> bool {
         self.persistence()
             .is_some_and(persistence_core::Error::is_conflict)
     }
+}
+
+/// Why [`SkillBuilder::build`](crate::SkillBuilder::build) refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No skill ID: a deployed skill must refuse requests meant for other skills.
+    #[error(
+        "no skill ID: set ALEXA_SKILL_ID to your skill's ID (amzn1.ask.skill...) or call \
+         SkillBuilder::with_skill_id; for local testing only, ALEXA_SKIP_SKILL_ID_CHECK=1 or \
+         SkillBuilder::skip_skill_id_check_for_local_testing turns the check off"
+    )]
+    MissingSkillId,
+    /// `ALEXA_SKILL_ID` and `ALEXA_SKIP_SKILL_ID_CHECK` are both set.
+    #[error("ALEXA_SKILL_ID and ALEXA_SKIP_SKILL_ID_CHECK are both set: keep one")]
+    ConflictingSkillIdSettings,
 }

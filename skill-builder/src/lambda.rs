@@ -1,8 +1,10 @@
 //! Serving a skill as an AWS Lambda function (feature `lambda`).
 //!
 //! Alexa invokes the Lambda with the request envelope as the event and takes the response
-//! envelope it returns. Restrict the function's Alexa trigger to your skill ID, and build the
-//! skill [`with_skill_id`](crate::SkillBuilder::with_skill_id) too.
+//! envelope it returns. A [`Skill`] is a `tower::Service` of Lambda events, so
+//! `lambda_runtime::run(skill)` serves it as it is; [`run`] does the same after checking that
+//! Lambda started the process (`lambda_runtime` panics otherwise). Restrict the function's
+//! Alexa trigger to your skill ID; the skill checks it too (`ALEXA_SKILL_ID`).
 //!
 //! Lambda starts the function's `bootstrap` without arguments; a binary that also runs
 //! elsewhere asks [`storage::running_in_lambda`](crate::storage::running_in_lambda) (true when
@@ -12,40 +14,24 @@
 //! `SKILL_PERSISTENCE=memory` on purpose.
 //!
 //! ```no_run
-//! use skill_builder::{SkillBuilder, lambda::run_lambda, storage};
+//! use skill_builder::{SkillBuilder, Turn, HandlerError, logging, storage};
 //!
-//! #[tokio::main(flavor = "current_thread")]
+//! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     let adapter = storage::adapter_from_env().await?; // in Lambda: DynamoDB or S3, or an error
-//!     let skill = SkillBuilder::new()
-//!         .with_skill_id("amzn1.ask.skill.1234")
-//!         .with_persistence_adapter(adapter)
-//!         // .add_request_handler(...)
-//!         .build();
-//!     if storage::running_in_lambda() {
-//!         run_lambda(skill).await
-//!     } else {
-//!         Err("not in Lambda: try the skill with skill_builder::testkit instead".into())
-//!     }
+//!     logging::init(); // follows AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT
+//!     let skill = SkillBuilder::new() // the skill ID from ALEXA_SKILL_ID
+//!         .with_persistence_adapter(storage::adapter_from_env().await?)
+//!         .on_launch(|turn: Turn| async move { Ok::<_, HandlerError>(turn.speak("Hello!")) })
+//!         .build()?;
+//!     lambda_runtime::run(skill).await
 //! }
 //! ```
 
-/// What a failed invocation reports to Lambda: the error type of a [`run_lambda_fn`] handler
-/// must convert into it (`String`, `Box<dyn Error>`, `std::convert::Infallible` do).
-pub use lambda_runtime::Diagnostic;
-use lambda_runtime::service_fn;
-/// The event and context types [`handle_event`] takes, re-exported so that callers need no
-/// `lambda_runtime` dependency of their own.
-pub use lambda_runtime::{Context, LambdaEvent};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+pub use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 
 use crate::error::SkillError;
-use crate::response::ResponseEnvelope;
 use crate::skill::Skill;
 
-/// The variables the Lambda environment sets and the runtime needs.
 const LAMBDA_VARS: [&str; 4] = [
     crate::storage::LAMBDA_RUNTIME_API_VAR,
     "AWS_LAMBDA_FUNCTION_NAME",
@@ -53,65 +39,14 @@ const LAMBDA_VARS: [&str; 4] = [
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
 ];
 
-/// Runs the Lambda runtime loop with `skill` as the handler, until the runtime stops.
+/// Serves `skill` as the Lambda function's handler, until Lambda stops the process.
 ///
 /// # Errors
-/// When not running inside AWS Lambda (its environment variables are missing; checked first,
-/// as the runtime would panic), or the runtime's errors.
-pub async fn run_lambda(skill: Skill) -> Result<(), lambda_runtime::Error> {
+/// When the process was not started by Lambda (a variable Lambda sets is missing; say which
+/// instead of the runtime's panic), or the runtime's own error.
+pub async fn run(skill: Skill) -> Result<(), lambda_runtime::Error> {
     check_lambda_environment(|name| std::env::var(name).ok())?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let skill = skill.clone();
-        async move { handle_event(&skill, event).await }
-    }))
-    .await
-}
-
-/// Runs the Lambda runtime loop with a plain JSON function as the handler, for functions that
-/// are not a [`Skill`]: a relay to another service, a proxy, a migration shim.
-///
-/// Each event is deserialized as `E` and the handler's answer is serialized from `R`. Take
-/// [`serde_json::Value`] for any JSON, or `Box<serde_json::value::RawValue>` (serde_json feature
-/// `raw_value`) to get the event's exact bytes, e.g. to forward them unchanged; an event that
-/// does not deserialize as `E` fails the invocation without calling `handler`. An `Err` from
-/// the handler is reported to Lambda as a failed invocation (Alexa then tells the user that the
-/// skill failed); a handler that always answers returns `Result<_, std::convert::Infallible>`.
-///
-/// Nothing of a [`Skill`] applies: no envelope parsing, no skill ID check (restrict the
-/// function's Alexa trigger to your skill ID), no handler chain, no persistence.
-///
-/// ```no_run
-/// use std::convert::Infallible;
-/// use serde_json::{Value, json};
-/// use skill_builder::lambda::{LambdaEvent, run_lambda_fn};
-///
-/// #[tokio::main(flavor = "current_thread")]
-/// async fn main() -> Result<(), lambda_runtime::Error> {
-///     run_lambda_fn(|event: LambdaEvent<Value>| async move {
-///         let kind = event.payload["request"]["type"].as_str().unwrap_or("?").to_owned();
-///         let speech = format!("<speak>A {kind}.</speak>");
-///         Ok::<_, Infallible>(json!({
-///             "version": "1.0",
-///             "response": {"outputSpeech": {"type": "SSML", "ssml": speech}}
-///         }))
-///     })
-///     .await
-/// }
-/// ```
-///
-/// # Errors
-/// As [`run_lambda`]: when not running inside AWS Lambda (checked first), or the runtime's
-/// errors.
-pub async fn run_lambda_fn<E, R, Err, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
-where
-    F: FnMut(LambdaEvent<E>) -> Fut,
-    Fut: Future<Output = Result<R, Err>>,
-    E: DeserializeOwned,
-    R: Serialize,
-    Err: Into<Diagnostic> + std::fmt::Debug,
-{
-    check_lambda_environment(|name| std::env::var(name).ok())?;
-    lambda_runtime::run(service_fn(handler)).await
+    lambda_runtime::run(skill).await
 }
 
 fn check_lambda_environment(
@@ -121,7 +56,7 @@ fn check_lambda_environment(
         if lookup(var).is_none_or(|v| v.trim().is_empty()) {
             return Err(format!(
                 "not running inside AWS Lambda: {var} is not set (to try the skill locally, use \
-                 the http front or the test kit)"
+                 `cargo lambda watch`, the http front or the test kit)"
             )
             .into());
         }
@@ -133,18 +68,6 @@ fn check_lambda_environment(
     Ok(())
 }
 
-/// Handles one Lambda event: what [`run_lambda`] does per invocation.
-///
-/// # Errors
-/// As [`Skill::invoke_value`]; the Lambda reports it to Alexa as a failed invocation.
-pub async fn handle_event(
-    skill: &Skill,
-    event: LambdaEvent<Value>,
-) -> Result<ResponseEnvelope, SkillError> {
-    tracing::debug!(aws_request_id = %event.context.request_id, "lambda invocation");
-    skill.invoke_value(event.payload).await
-}
-
 impl From<SkillError> for Diagnostic {
     fn from(error: SkillError) -> Self {
         let error_type = match &error {
@@ -152,11 +75,15 @@ impl From<SkillError> for Diagnostic {
             SkillError::Unhandled { .. } => "Unhandled",
             SkillError::InvalidEnvelope(_) => "InvalidEnvelope",
             SkillError::Persistence(_) => "Persistence",
+            SkillError::MissingKeySource { .. } => "MissingKeySource",
+            SkillError::StateBorrowed { .. } => "StateBorrowed",
             SkillError::Handler(_) => "Handler",
         };
         Diagnostic {
             error_type: format!("SkillError::{error_type}"),
-            error_message: error.to_string(),
+            // The type only: Lambda's logs and metrics show it; the details are logged without
+            // user IDs by the skill itself.
+            error_message: format!("the skill failed ({error_type})"),
         }
     }
 }
@@ -164,8 +91,8 @@ impl From<SkillError> for Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{SkillBuilder, is_request_type};
-    use serde_json::json;
+    use crate::{HandlerError, SkillBuilder, Turn};
+    use tower_service::Service;
 
     #[test]
     fn outside_lambda_is_a_clear_error_not_a_panic() {
@@ -184,23 +111,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_event_is_handled_like_a_request() {
-        let skill = SkillBuilder::new()
-            .add_request_handler_fn(
-                |i| is_request_type(i, "LaunchRequest"),
-                |i| Box::pin(async move { Ok(i.response_builder.speak("Hi").get_response()) }),
-            )
-            .build();
-        let event = LambdaEvent::new(
-            json!({"version": "1.0", "request": {"type": "LaunchRequest"}}),
-            lambda_runtime::Context::default(),
-        );
-        let out = handle_event(&skill, event).await.unwrap();
+    async fn an_event_is_served_by_the_skill_as_a_service() {
+        let mut skill = SkillBuilder::new()
+            .skip_skill_id_check_for_local_testing()
+            .on_launch(|turn: Turn| async move { Ok::<_, HandlerError>(turn.speak("Hi")) })
+            .build()
+            .unwrap();
+        let envelope = serde_json::from_value(serde_json::json!(
+            {"version": "1.0", "request": {"type": "LaunchRequest"}}
+        ))
+        .unwrap();
+        let event = LambdaEvent::new(envelope, Context::default());
+        let out = skill.call(event).await.unwrap();
         assert_eq!(out.response.output_speech.unwrap().content(), "Hi");
-
-        let bad = LambdaEvent::new(json!({"nope": 1}), lambda_runtime::Context::default());
-        let err = handle_event(&skill, bad).await.unwrap_err();
-        let diag = Diagnostic::from(err);
-        assert_eq!(diag.error_type, "SkillError::InvalidEnvelope");
+        let unhandled = serde_json::from_value(serde_json::json!(
+            {"version": "1.0", "request": {"type": "IntentRequest", "intent": {"name": "Nope"}}}
+        ))
+        .unwrap();
+        let err = skill
+            .call(LambdaEvent::new(unhandled, Context::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(Diagnostic::from(err).error_type, "SkillError::Unhandled");
     }
 }

@@ -1,11 +1,6 @@
 //! A focused Alexa skill SDK for Rust: handlers are plain `async fn`s, persistent and session
 //! state are your own serde types, and persistent attributes live in any
-//! [`PersistenceAdapter`] (DynamoDB, S3, SQLite, memory, or yours) with optimistic concurrency:
-//! a save never silently overwrites another device's change.
-//!
-//! One crate to depend on: the request and response model ([`envelope`], [`request`],
-//! [`response`], [`directive`]), key generators, save modes and errors from persistence-core, and
-//! the adapters behind features are re-exported here ([`prelude`] has the usual imports).
+//! [`PersistenceAdapter`] (DynamoDB, S3, SQLite, memory, or yours) without lost updates.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
@@ -26,71 +21,69 @@
 //!     Ok(turn.speak("Goodbye!").end_session())
 //! }
 //!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> Result<(), skill_builder::BuildError> {
 //! let skill = SkillBuilder::new()
+//!     .with_skill_id("amzn1.ask.skill.00000000-0000-0000-0000-000000000000")
 //!     .with_persistence_adapter(std::sync::Arc::new(MemoryAdapter::new()))
 //!     .on_launch(launch)
 //!     .on_intents(["AMAZON.StopIntent", "AMAZON.CancelIntent"], stop)
-//!     .build();
-//!
-//! let mut talk = Conversation::new(&skill).user("amzn1.ask.account.TEST");
-//! assert_eq!(talk.launch().await?.speech(), "Welcome! This is visit 1.");
-//! assert!(talk.intent("AMAZON.StopIntent").send().await?.ends_session());
-//! assert_eq!(talk.launch().await?.speech(), "Welcome! This is visit 2.");
-//! # Ok(()) }
+//!     .build()?;
+//! # let _ = skill; Ok(()) }
 //! ```
 //!
-//! The ASK-style API (handler traits with `can_handle`, closures returning boxed futures,
-//! [`AttributesManager`] with string keys) is still there, and both mix in one skill.
+//! A [`Skill`] is a `tower::Service` of request envelopes (and, with feature `lambda`, of Lambda
+//! events: `lambda_runtime::run(skill)`), so tower layers wrap it. The `skill-testkit` crate
+//! drives a skill through whole conversations in tests.
 //!
 //! ## Modules
-//! - [`turn`]: [`Turn`], typed state, [`Reply`], [`HandlerError`] — the plain async handler API.
+//! - [`turn`]: [`Turn`], typed state, guards; [`reply`]: [`Reply`], [`HandlerError`].
+//! - [`routes`]: the route table; [`handler`]: the shapes of handlers and interceptors.
 //! - [`envelope`], [`request`], [`response`], [`directive`]: Alexa's JSON as serde types (the
 //!   `alexa-skill-model` crate).
-//! - [`handler`]: the ASK-style handler traits, closure handlers, predicates, [`HandlerInput`].
-//! - [`AttributesManager`]: request, session and persistent attributes.
-//! - [`storage`]: the persistence backend chosen from the environment.
-//! - [`testkit`]: scripted conversations for tests.
-//! - `lambda` (feature `lambda`): run a skill as an AWS Lambda function.
-//! - `http` (feature `http`): an HTTP endpoint that verifies Alexa's request signatures and
-//!   timestamps (with an explicit opt-out for local development).
-//! - `progressive` (feature `progressive`): progressive responses.
+//! - [`keys`]: key generators; [`carry`]: one read per session; [`storage`]: the backend chosen
+//!   from the environment; [`logging`]: a tracing subscriber that follows Lambda's settings.
+//! - `lambda` (feature `lambda`), `http` (feature `http`): the fronts; `progressive` (feature
+//!   `progressive`): progressive responses.
 //!
 //! ## Features
 //! - `memory` (default), `dynamodb`, `s3`, `sqlite`: the persistence backends [`storage`] can
-//!   build, and their adapters re-exported ([`MemoryAdapter`], `DynamoDbAdapter`, `S3Adapter`,
-//!   `SqliteAdapter`).
+//!   build, and their adapters re-exported.
 //! - `lambda`, `http`: the fronts; `progressive`: progressive responses.
 
-pub mod attributes;
-pub use alexa_skill_model::{directive, envelope, request, response};
+pub use alexa_skill_model::{Timestamp, directive, envelope, request, response};
+
+pub mod carry;
 pub mod error;
 pub mod handler;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod logging;
 #[cfg(feature = "progressive")]
 pub mod progressive;
+pub mod reply;
+pub mod routes;
+mod service;
 pub mod skill;
 pub mod storage;
-pub mod testkit;
 pub mod turn;
+mod write;
 
-pub use attributes::AttributesManager;
 pub use envelope::{Request, RequestEnvelope};
-pub use error::SkillError;
-pub use handler::{
-    BoxFuture, ExceptionHandler, Extensions, HandlerInput, HandlerResult, RequestHandler,
-    RequestInterceptor, ResponseInterceptor, exception_handler, get_slot, get_slot_value,
-    is_intent_name, is_new_session, is_request_type, request_handler, request_interceptor,
-    response_interceptor,
-};
+pub use error::{BuildError, SkillError};
+pub use handler::{BoxFuture, TurnErrorHandler, TurnHandler, TurnInterceptor, TurnResponder};
+pub use keys::{DeviceIdKey, KeyGenerator, PersonIdKey, UserIdKey};
 pub use persistence_core::{
-    Attributes, DeviceIdKey, Error as PersistenceError, Expiry, KeyGenerator, PersistenceAdapter,
-    PersistenceAdapterExt, PersonIdKey, RetryPolicy, SaveMode, SaveOptions, Stored, UserIdKey,
-    Version,
+    Attributes, Error as PersistenceError, Expiry, PersistenceAdapter, PersistenceAdapterExt,
+    RetryPolicy, SaveMode, SaveOptions, Stored, Version,
 };
+pub use reply::{HandlerError, IntoResponse, Reply, TurnResult};
+pub use response::{Response, ResponseBuilder, ResponseEnvelope};
+pub use routes::Route;
+pub use skill::{Skill, SkillBuilder, TurnTrace};
+pub use turn::{AttributesMut, StateMut, Turn};
 
 #[cfg(feature = "dynamodb")]
 pub use persistence_dynamodb::DynamoDbAdapter;
@@ -100,19 +93,12 @@ pub use persistence_memory::MemoryAdapter;
 pub use persistence_s3::S3Adapter;
 #[cfg(feature = "sqlite")]
 pub use persistence_sqlite::SqliteAdapter;
-pub use response::{Response, ResponseBuilder, ResponseEnvelope};
-pub use skill::{Skill, SkillBuilder, TurnTrace};
-pub use turn::{HandlerError, IntoResponse, Reply, Turn, TurnResult};
-
-/// `async_trait`, to implement the handler traits (the same version persistence-core uses).
-pub use persistence_core::async_trait;
 
 /// What a skill usually imports: `use skill_builder::prelude::*;`.
 pub mod prelude {
     pub use crate::directive::Directive;
     pub use crate::envelope::{Request, RequestEnvelope};
     pub use crate::response::Response;
-    pub use crate::testkit::Conversation;
     pub use crate::{
         Attributes, DeviceIdKey, HandlerError, IntoResponse, PersistenceAdapter, PersonIdKey,
         Reply, SaveMode, Skill, SkillBuilder, SkillError, Turn, TurnResult, UserIdKey,
@@ -127,6 +113,3 @@ pub mod prelude {
     #[cfg(feature = "sqlite")]
     pub use crate::SqliteAdapter;
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,74 +1,81 @@
-//! [`SkillBuilder`] and [`Skill`]: registering handlers and dispatching a request through them.
+//! [`SkillBuilder`] and [`Skill`]: declaring routes and running a turn through them.
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use persistence_core::{KeyGenerator, PersistenceAdapter, UserIdKey, async_trait};
-use serde_json::Value;
+use persistence_core::PersistenceAdapter;
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::carry;
 use crate::envelope::RequestEnvelope;
-use crate::error::SkillError;
-use crate::handler::{
-    BoxFuture, ExceptionHandler, HandlerInput, HandlerResult, RequestHandler, RequestInterceptor,
-    ResponseInterceptor, exception_handler, is_intent_name, is_request_type, request_handler,
-    request_interceptor, response_interceptor,
-};
+use crate::error::{BuildError, SkillError};
+use crate::handler::{TurnErrorHandler, TurnHandler, TurnInterceptor, TurnResponder};
+use crate::keys::{KeyGenerator, UserIdKey};
+use crate::reply::HandlerError;
 use crate::request::types;
-use crate::response::{Response, ResponseBuilder, ResponseEnvelope};
-use crate::turn::{HandlerError, Turn, TurnErrorHandler, TurnHandler, TurnInterceptor, with_turn};
+use crate::response::{Response, ResponseEnvelope};
+use crate::routes::{Route, Router};
+use crate::turn::Turn;
+use crate::turn::state::{Seed, TurnConfig, TurnShared};
+use crate::write::{Outcome, perform};
 
-/// The `userAgent` of responses.
+/// The `userAgent` a skill's responses carry.
 pub const USER_AGENT: &str = concat!("skill-builder-rs/", env!("CARGO_PKG_VERSION"));
 
-/// Builds a [`Skill`]: handlers, interceptors, persistence and skill ID.
-///
-/// Handlers and interceptors run in the order they are added.
+/// The variable the skill ID is read from when none is given to the builder.
+pub const SKILL_ID_VAR: &str = "ALEXA_SKILL_ID";
+
+/// The variable that turns the skill-ID check off (`1`), for local testing only.
+pub const SKIP_SKILL_ID_CHECK_VAR: &str = "ALEXA_SKIP_SKILL_ID_CHECK";
+
+/// How many times in all a turn's handler runs when its save meets another device's change to
+/// the same attributes.
+pub const DEFAULT_HANDLER_RUNS: u32 = 3;
+
+/// What the skill checks of a request's skill ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SkillIdCheck {
+    /// Not set on the builder: read from the environment at `build`.
+    FromEnvironment,
+    Expect(String),
+    /// Explicitly off, for local testing.
+    Off,
+}
+
+/// Builds a [`Skill`]: persistence, routes, interceptors, error handler.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use persistence_core::{DeviceIdKey, PersistenceAdapter};
-/// use persistence_memory::MemoryAdapter;
-/// use skill_builder::{is_request_type, SkillBuilder};
+/// use skill_builder::{SkillBuilder, Turn, TurnResult};
 ///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let store: Arc<dyn PersistenceAdapter> = Arc::new(MemoryAdapter::new());
+/// async fn launch(turn: Turn) -> TurnResult {
+///     Ok(turn.speak("Welcome!").reprompt("What now?"))
+/// }
+///
 /// let skill = SkillBuilder::new()
-///     .with_skill_id("amzn1.ask.skill.1234")
-///     .with_persistence_adapter(store)
-///     .with_key_generator(DeviceIdKey)
-///     .with_save_on_response(true)
-///     .add_request_handler_fn(
-///         |input| is_request_type(input, "LaunchRequest"),
-///         |input| Box::pin(async move {
-///             let attrs = input.attributes_manager.persistent_attributes_mut().await?;
-///             let launches = attrs.get_as::<u32>("launches")?.unwrap_or(0) + 1;
-///             attrs.set("launches", &launches)?;
-///             Ok(input.response_builder.speak(format!("Launch number {launches}.")).get_response())
-///         }),
-///     )
-///     .build();
-///
-/// let response = skill.invoke_json(r#"{"version":"1.0",
-///     "context":{"System":{"application":{"applicationId":"amzn1.ask.skill.1234"},
-///         "device":{"deviceId":"amzn1.ask.device.D"}}},
-///     "request":{"type":"LaunchRequest","requestId":"r1"}}"#).await?;
-/// assert_eq!(response.response.output_speech.unwrap().content(), "Launch number 1.");
-/// # Ok(()) }
+///     .with_skill_id("amzn1.ask.skill.00000000-0000-0000-0000-000000000000")
+///     .on_launch(launch)
+///     .on_intent("AMAZON.StopIntent", |turn: Turn| async move {
+///         Ok::<_, skill_builder::HandlerError>(turn.speak("Goodbye!").end_session())
+///     })
+///     .build()
+///     .expect("a skill ID is set");
+/// assert_eq!(skill.routes().len(), 2);
 /// ```
 #[must_use = "call build() to get the skill"]
 pub struct SkillBuilder {
-    skill_id: Option<String>,
+    skill_id: SkillIdCheck,
     adapter: Option<Arc<dyn PersistenceAdapter>>,
     key_generator: Arc<dyn KeyGenerator>,
-    save_on_response: bool,
     merge_on_conflict: bool,
-    request_handlers: Vec<Box<dyn RequestHandler>>,
-    exception_handlers: Vec<Box<dyn ExceptionHandler>>,
-    request_interceptors: Vec<Box<dyn RequestInterceptor>>,
-    response_interceptors: Vec<Box<dyn ResponseInterceptor>>,
-    fallback: Option<Arc<dyn TurnHandler>>,
+    carry_bytes: Option<usize>,
+    prefetch: bool,
+    handler_runs: u32,
+    router: Router,
+    replaced: Vec<Route>,
+    before: Vec<Arc<dyn TurnInterceptor>>,
+    after: Vec<Arc<dyn TurnResponder>>,
     on_error: Option<Arc<dyn TurnErrorHandler>>,
 }
 
@@ -83,199 +90,204 @@ impl fmt::Debug for SkillBuilder {
         f.debug_struct("SkillBuilder")
             .field("skill_id", &self.skill_id)
             .field("adapter", &self.adapter.as_ref().map(|a| a.describe()))
-            .field("save_on_response", &self.save_on_response)
-            .field("request_handlers", &self.request_handlers.len())
-            .field("exception_handlers", &self.exception_handlers.len())
-            .field("request_interceptors", &self.request_interceptors.len())
-            .field("response_interceptors", &self.response_interceptors.len())
-            .finish()
+            .field("routes", &self.router.list())
+            .finish_non_exhaustive()
     }
 }
 
 impl SkillBuilder {
-    /// A builder with no handler, no persistence, keys by user ID, and no skill ID check.
+    /// A builder with no routes, user-ID keys, merging and session carrying on.
     pub fn new() -> Self {
         Self {
-            skill_id: None,
+            skill_id: SkillIdCheck::FromEnvironment,
             adapter: None,
             key_generator: Arc::new(UserIdKey),
-            save_on_response: true,
             merge_on_conflict: true,
-            request_handlers: Vec::new(),
-            exception_handlers: Vec::new(),
-            request_interceptors: Vec::new(),
-            response_interceptors: Vec::new(),
-            fallback: None,
+            carry_bytes: Some(carry::DEFAULT_MAX_CARRY_BYTES),
+            prefetch: true,
+            handler_runs: DEFAULT_HANDLER_RUNS,
+            router: Router::default(),
+            replaced: Vec::new(),
+            before: Vec::new(),
+            after: Vec::new(),
             on_error: None,
         }
     }
 
-    /// Accept only requests for this skill ID (`amzn1.ask.skill.…`); others are refused with
-    /// [`SkillError::SkillIdMismatch`] before any handler runs.
+    /// Refuses requests for any other skill (Alexa's docs require this check of a skill's own
+    /// endpoint). Without it, [`build`](Self::build) reads [`SKILL_ID_VAR`] (`ALEXA_SKILL_ID`).
     pub fn with_skill_id(mut self, skill_id: impl Into<String>) -> Self {
-        self.skill_id = Some(skill_id.into());
+        self.skill_id = SkillIdCheck::Expect(skill_id.into());
         self
     }
 
-    /// Keep persistent attributes in `adapter`.
+    /// Accepts requests for any skill ID: for tests and local runs only (anyone's skill could
+    /// drive yours). Logs a warning at `build`.
+    pub fn skip_skill_id_check_for_local_testing(mut self) -> Self {
+        self.skill_id = SkillIdCheck::Off;
+        self
+    }
+
+    /// Where persistent attributes live.
     pub fn with_persistence_adapter(mut self, adapter: Arc<dyn PersistenceAdapter>) -> Self {
         self.adapter = Some(adapter);
         self
     }
 
-    /// Make persistent-attribute keys with `key_generator` (default: [`UserIdKey`]).
+    /// Which part of a request keys the persistent attributes (default [`UserIdKey`]).
     pub fn with_key_generator(mut self, key_generator: impl KeyGenerator + 'static) -> Self {
         self.key_generator = Arc::new(key_generator);
         self
     }
 
-    /// When `true` (the default), every turn whose handler succeeded saves the persistent
-    /// attributes after the response interceptors, if they were loaded and changed (typed state
-    /// included). A failed save (e.g. a conflict) goes to the exception handlers. When `false`,
-    /// save explicitly with
-    /// [`AttributesManager::save_persistent_attributes`](crate::AttributesManager::save_persistent_attributes);
-    /// a turn that ends with changes it did not save then logs a warning naming the request.
-    pub fn with_save_on_response(mut self, on: bool) -> Self {
-        self.save_on_response = on;
-        self
-    }
-
-    /// When `true` (the default), a save that finds another writer got in first merges: if the
-    /// other writer changed only top-level attributes this turn did not change, both changes
-    /// are kept (see [`AttributesManager`](crate::AttributesManager)). When `false`, any
-    /// conflicting save fails with [`persistence_core::Error::Conflict`].
+    /// Whether a save that meets another device's change to *other* attributes merges with it
+    /// (default on). Off, any concurrent change makes the handler run again on fresh data.
     pub fn with_merge_on_conflict(mut self, on: bool) -> Self {
         self.merge_on_conflict = on;
         self
     }
 
-    /// Handles `LaunchRequest` ("Alexa, open …") with a plain async handler.
+    /// Whether the persistent attributes a turn read travel to the next turn of the session, so
+    /// that it reads nothing (default on, up to [`carry::DEFAULT_MAX_CARRY_BYTES`]; see
+    /// [`crate::carry`] for what a turn that only reads may then miss). Off, every turn that
+    /// uses them reads them.
+    pub fn with_session_carry(mut self, on: bool) -> Self {
+        self.carry_bytes = on.then_some(carry::DEFAULT_MAX_CARRY_BYTES);
+        self
+    }
+
+    /// Carries copies of up to `bytes` bytes of JSON (see [`with_session_carry`](Self::with_session_carry)).
+    pub fn with_max_carry_bytes(mut self, bytes: usize) -> Self {
+        self.carry_bytes = Some(bytes);
+        self
+    }
+
+    /// Whether a turn starts reading the persistent attributes as soon as it knows their key,
+    /// while the `before` interceptors run (default on, for launch and intent requests and the
+    /// other requests of a session; never for session ends and skill events, which rarely need
+    /// them).
+    pub fn with_prefetch(mut self, on: bool) -> Self {
+        self.prefetch = on;
+        self
+    }
+
+    /// How many times in all a handler runs when its turn's save meets another device's change
+    /// to the same attributes (default [`DEFAULT_HANDLER_RUNS`], at least 1).
+    pub fn with_handler_runs(mut self, runs: u32) -> Self {
+        self.handler_runs = runs.max(1);
+        self
+    }
+
+    /// Answers route `route` with `handler` (a later route for the same request replaces it).
+    pub fn route(mut self, route: Route, handler: impl TurnHandler) -> Self {
+        if self.router.insert(route.clone(), Arc::new(handler)) {
+            self.replaced.push(route);
+        }
+        self
+    }
+
+    /// Answers `LaunchRequest`.
     pub fn on_launch(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::LAUNCH, handler)
     }
 
-    /// Handles the intent `name` with a plain async handler (`async fn(Turn) -> TurnResult`).
-    ///
-    /// ```
-    /// # use skill_builder::{SkillBuilder, Turn, TurnResult};
-    /// async fn order(turn: Turn) -> TurnResult {
-    ///     let drink = turn.resolved_slot_value("drink").unwrap_or("coffee").to_owned();
-    ///     Ok(turn.speak(format!("One {drink}, coming up.")).end_session())
-    /// }
-    /// let skill = SkillBuilder::new().on_intent("OrderIntent", order).build();
-    /// ```
+    /// Answers intent `name`.
     pub fn on_intent(self, name: impl Into<String>, handler: impl TurnHandler) -> Self {
-        let name = name.into();
-        self.route(move |i| is_intent_name(i, &name), handler)
+        self.route(Route::Intent(name.into()), handler)
     }
 
-    /// Handles any of the intents `names` with one plain async handler.
-    pub fn on_intents<I, S>(self, names: I, handler: impl TurnHandler) -> Self
+    /// Answers each of the intents `names` with one handler.
+    pub fn on_intents<I, S>(mut self, names: I, handler: impl TurnHandler) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let names: Vec<String> = names.into_iter().map(Into::into).collect();
-        self.route(move |i| names.iter().any(|n| is_intent_name(i, n)), handler)
+        let handler: Arc<dyn TurnHandler> = Arc::new(handler);
+        for name in names {
+            let route = Route::Intent(name.into());
+            if self.router.insert(route.clone(), handler.clone()) {
+                self.replaced.push(route);
+            }
+        }
+        self
     }
 
-    /// Handles `SessionEndedRequest`. Without one, the skill answers it with an empty response,
-    /// as Alexa expects.
+    /// Answers `SessionEndedRequest` (without one, it gets the empty response Alexa expects).
     pub fn on_session_ended(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::SESSION_ENDED, handler)
     }
 
-    /// Handles requests of type `request_type` (see [`crate::request::types`]; any other type
-    /// Alexa sends works too).
+    /// Answers any request of `request_type`.
     pub fn on_request(self, request_type: impl Into<String>, handler: impl TurnHandler) -> Self {
-        let request_type = request_type.into();
-        self.route(move |i| is_request_type(i, &request_type), handler)
+        self.route(Route::Request(request_type.into()), handler)
     }
 
-    /// Handles `AlexaSkillEvent.SkillEnabled`.
+    /// Answers `AlexaSkillEvent.SkillEnabled`.
     pub fn on_skill_enabled(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::SKILL_ENABLED, handler)
     }
 
-    /// Handles `AlexaSkillEvent.SkillDisabled` (see also
-    /// [`erase_data_on_skill_disabled`](SkillBuilder::erase_data_on_skill_disabled)).
+    /// Answers `AlexaSkillEvent.SkillDisabled`.
     pub fn on_skill_disabled(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::SKILL_DISABLED, handler)
     }
 
-    /// Handles `AlexaSkillEvent.SkillAccountLinked`.
+    /// Answers `AlexaSkillEvent.SkillAccountLinked`.
     pub fn on_account_linked(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::SKILL_ACCOUNT_LINKED, handler)
     }
 
-    /// Handles `AlexaSkillEvent.SkillPermissionAccepted` and `SkillPermissionChanged`.
-    pub fn on_permissions_changed(self, handler: impl TurnHandler) -> Self {
-        self.route(
-            |i| {
-                is_request_type(i, types::SKILL_PERMISSION_ACCEPTED)
-                    || is_request_type(i, types::SKILL_PERMISSION_CHANGED)
-            },
-            handler,
-        )
+    /// Answers `AlexaSkillEvent.SkillPermissionAccepted` and `...Changed`.
+    pub fn on_permissions_changed(mut self, handler: impl TurnHandler) -> Self {
+        let handler: Arc<dyn TurnHandler> = Arc::new(handler);
+        for t in [
+            types::SKILL_PERMISSION_ACCEPTED,
+            types::SKILL_PERMISSION_CHANGED,
+        ] {
+            let route = Route::Request(t.to_owned());
+            if self.router.insert(route.clone(), handler.clone()) {
+                self.replaced.push(route);
+            }
+        }
+        self
     }
 
-    /// Handles `Connections.Response` (purchases, tasks).
+    /// Answers `Connections.Response` (purchases, tasks).
     pub fn on_connections_response(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::CONNECTIONS_RESPONSE, handler)
     }
 
-    /// Handles `Alexa.Presentation.APL.UserEvent` (touches, `SendEvent` commands).
+    /// Answers `Alexa.Presentation.APL.UserEvent`.
     pub fn on_apl_user_event(self, handler: impl TurnHandler) -> Self {
         self.on_request(types::APL_USER_EVENT, handler)
     }
 
-    /// Handles the requests `can_handle` accepts with a plain async handler.
-    pub fn route(
-        self,
-        can_handle: impl Fn(&HandlerInput) -> bool + Send + Sync + 'static,
-        handler: impl TurnHandler,
-    ) -> Self {
-        self.add_request_handler(Routed {
-            can_handle,
-            handler,
-        })
+    /// Answers every request no other route takes.
+    pub fn fallback(self, handler: impl TurnHandler) -> Self {
+        self.route(Route::Fallback, handler)
     }
 
-    /// Handles every request no other handler takes (including `AMAZON.FallbackIntent` if no
-    /// handler is registered for it). Without a fallback, such a request is
-    /// [`SkillError::Unhandled`] (a `SessionEndedRequest` gets an empty response).
-    pub fn fallback(mut self, handler: impl TurnHandler) -> Self {
-        self.fallback = Some(Arc::new(handler));
+    /// Runs `interceptor` before the handler of every request, in the order added. An error
+    /// goes to the error handler and no route runs.
+    pub fn before(mut self, interceptor: impl TurnInterceptor) -> Self {
+        self.before.push(Arc::new(interceptor));
         self
     }
 
-    /// Answers turns that failed (after the exception handlers added with
-    /// [`add_exception_handler`](SkillBuilder::add_exception_handler), if none took the
-    /// error): `async fn(Turn, SkillError) -> TurnResult`.
+    /// Runs `responder` on every handler's response, in the order added.
+    pub fn after(mut self, responder: impl TurnResponder) -> Self {
+        self.after.push(Arc::new(responder));
+        self
+    }
+
+    /// Answers a turn that failed (`error.is_conflict()` tells another device's change from a
+    /// fault). Without one, the error is returned by [`Skill::invoke`].
     pub fn on_error(mut self, handler: impl TurnErrorHandler) -> Self {
         self.on_error = Some(Arc::new(handler));
         self
     }
 
-    /// Runs `interceptor` (`async fn(Turn) -> Result<(), E>`) before the handler of every
-    /// request, after the interceptors added before it. An error skips the handler and goes to
-    /// the error handlers.
-    pub fn before(self, interceptor: impl TurnInterceptor) -> Self {
-        self.add_request_interceptor(Before(interceptor))
-    }
-
-    /// Deletes the user's persistent attributes when they disable the skill
-    /// (`AlexaSkillEvent.SkillDisabled`), unless a handler for that event was added before:
-    /// what Alexa's data-handling rules expect of a skill that keeps user data. The event is
-    /// answered with an empty response.
-    ///
-    /// ```
-    /// # use skill_builder::SkillBuilder;
-    /// let skill = SkillBuilder::new()
-    ///     .with_persistence_adapter(std::sync::Arc::new(persistence_memory::MemoryAdapter::new()))
-    ///     .erase_data_on_skill_disabled()
-    ///     .build();
-    /// ```
+    /// Deletes a user's persistent attributes when they disable the skill.
     pub fn erase_data_on_skill_disabled(self) -> Self {
         self.on_skill_disabled(|turn: Turn| async move {
             turn.delete_persistent_attributes().await?;
@@ -284,158 +296,72 @@ impl SkillBuilder {
         })
     }
 
-    /// Adds a request handler.
-    pub fn add_request_handler(mut self, handler: impl RequestHandler + 'static) -> Self {
-        self.request_handlers.push(Box::new(handler));
-        self
-    }
-
-    /// Adds a request handler made of closures (see [`request_handler`]).
-    pub fn add_request_handler_fn<C, H>(self, can_handle: C, handle: H) -> Self
-    where
-        C: Fn(&HandlerInput) -> bool + Send + Sync + 'static,
-        H: for<'a> Fn(&'a mut HandlerInput) -> BoxFuture<'a, HandlerResult> + Send + Sync + 'static,
-    {
-        self.add_request_handler(request_handler(can_handle, handle))
-    }
-
-    /// Adds an exception handler.
-    pub fn add_exception_handler(mut self, handler: impl ExceptionHandler + 'static) -> Self {
-        self.exception_handlers.push(Box::new(handler));
-        self
-    }
-
-    /// Adds an exception handler made of closures (see [`exception_handler`]).
-    pub fn add_exception_handler_fn<C, H>(self, can_handle: C, handle: H) -> Self
-    where
-        C: Fn(&HandlerInput, &SkillError) -> bool + Send + Sync + 'static,
-        H: for<'a> Fn(&'a mut HandlerInput, &'a SkillError) -> BoxFuture<'a, HandlerResult>
-            + Send
-            + Sync
-            + 'static,
-    {
-        self.add_exception_handler(exception_handler(can_handle, handle))
-    }
-
-    /// Adds a request interceptor.
-    pub fn add_request_interceptor(
-        mut self,
-        interceptor: impl RequestInterceptor + 'static,
-    ) -> Self {
-        self.request_interceptors.push(Box::new(interceptor));
-        self
-    }
-
-    /// Adds a request interceptor made of a closure (see [`request_interceptor`]).
-    pub fn add_request_interceptor_fn<F>(self, process: F) -> Self
-    where
-        F: for<'a> Fn(&'a mut HandlerInput) -> BoxFuture<'a, HandlerResult<()>>
-            + Send
-            + Sync
-            + 'static,
-    {
-        self.add_request_interceptor(request_interceptor(process))
-    }
-
-    /// Adds a response interceptor.
-    pub fn add_response_interceptor(
-        mut self,
-        interceptor: impl ResponseInterceptor + 'static,
-    ) -> Self {
-        self.response_interceptors.push(Box::new(interceptor));
-        self
-    }
-
-    /// Adds a response interceptor made of a closure (see [`response_interceptor`]).
-    pub fn add_response_interceptor_fn<F>(self, process: F) -> Self
-    where
-        F: for<'a> Fn(&'a mut HandlerInput, &'a mut Response) -> BoxFuture<'a, HandlerResult<()>>
-            + Send
-            + Sync
-            + 'static,
-    {
-        self.add_response_interceptor(response_interceptor(process))
-    }
-
     /// The skill.
-    pub fn build(self) -> Skill {
-        Skill {
+    ///
+    /// # Errors
+    /// [`BuildError::MissingSkillId`] when no skill ID was given, none is in `ALEXA_SKILL_ID`,
+    /// and the check was not turned off explicitly (`skip_skill_id_check_for_local_testing`, or
+    /// `ALEXA_SKIP_SKILL_ID_CHECK=1`); [`BuildError::ConflictingSkillIdSettings`] when the
+    /// environment both sets an ID and turns the check off.
+    pub fn build(self) -> Result<Skill, BuildError> {
+        let skill_id = match self.skill_id {
+            SkillIdCheck::Expect(id) => Some(id),
+            SkillIdCheck::Off => None,
+            SkillIdCheck::FromEnvironment => {
+                let id = std::env::var(SKILL_ID_VAR)
+                    .ok()
+                    .filter(|v| !v.trim().is_empty());
+                let skip = std::env::var(SKIP_SKILL_ID_CHECK_VAR)
+                    .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
+                match (id, skip) {
+                    (Some(_), true) => return Err(BuildError::ConflictingSkillIdSettings),
+                    (Some(id), false) => Some(id),
+                    (None, true) => None,
+                    (None, false) => return Err(BuildError::MissingSkillId),
+                }
+            }
+        };
+        if skill_id.is_none() {
+            tracing::warn!(
+                "THE SKILL-ID CHECK IS OFF: this skill answers requests meant for any skill \
+                 (local testing only; set ALEXA_SKILL_ID for a deployed skill)"
+            );
+        }
+        for route in &self.replaced {
+            tracing::warn!(%route, "a route was declared twice; the later one answers");
+        }
+        Ok(Skill {
             inner: Arc::new(Inner {
-                skill_id: self.skill_id,
-                adapter: self.adapter,
-                key_generator: self.key_generator,
-                save_on_response: self.save_on_response,
-                merge_on_conflict: self.merge_on_conflict,
-                request_handlers: self.request_handlers,
-                exception_handlers: self.exception_handlers,
-                request_interceptors: self.request_interceptors,
-                response_interceptors: self.response_interceptors,
-                fallback: self.fallback,
+                skill_id,
+                config: Arc::new(TurnConfig {
+                    adapter: self.adapter,
+                    key_generator: self.key_generator,
+                    prefetch: self.prefetch,
+                    merge_on_conflict: self.merge_on_conflict,
+                }),
+                carry_bytes: self.carry_bytes,
+                handler_runs: self.handler_runs,
+                router: self.router,
+                before: self.before,
+                after: self.after,
                 on_error: self.on_error,
             }),
-        }
-    }
-}
-
-/// A plain async handler behind a `can_handle` predicate, as a [`RequestHandler`].
-struct Routed<P, H> {
-    can_handle: P,
-    handler: H,
-}
-
-#[async_trait]
-impl<P, H> RequestHandler for Routed<P, H>
-where
-    P: Fn(&HandlerInput) -> bool + Send + Sync,
-    H: TurnHandler,
-{
-    fn can_handle(&self, input: &HandlerInput) -> bool {
-        (self.can_handle)(input)
-    }
-    async fn handle(&self, input: &mut HandlerInput) -> HandlerResult {
-        with_turn(input, |turn| self.handler.call(turn)).await
-    }
-}
-
-/// A plain async interceptor, as a [`RequestInterceptor`].
-struct Before<I>(I);
-
-#[async_trait]
-impl<I: TurnInterceptor> RequestInterceptor for Before<I> {
-    async fn process(&self, input: &mut HandlerInput) -> HandlerResult<()> {
-        with_turn(input, |turn| self.0.call(turn)).await
+        })
     }
 }
 
 struct Inner {
     skill_id: Option<String>,
-    adapter: Option<Arc<dyn PersistenceAdapter>>,
-    key_generator: Arc<dyn KeyGenerator>,
-    save_on_response: bool,
-    merge_on_conflict: bool,
-    request_handlers: Vec<Box<dyn RequestHandler>>,
-    exception_handlers: Vec<Box<dyn ExceptionHandler>>,
-    request_interceptors: Vec<Box<dyn RequestInterceptor>>,
-    response_interceptors: Vec<Box<dyn ResponseInterceptor>>,
-    fallback: Option<Arc<dyn TurnHandler>>,
+    config: Arc<TurnConfig>,
+    carry_bytes: Option<usize>,
+    handler_runs: u32,
+    router: Router,
+    before: Vec<Arc<dyn TurnInterceptor>>,
+    after: Vec<Arc<dyn TurnResponder>>,
     on_error: Option<Arc<dyn TurnErrorHandler>>,
 }
 
-/// A built skill: turns request envelopes into response envelopes. Cheap to clone (clones share
-/// the handlers), `Send + Sync`, so one skill serves concurrent requests.
-///
-/// For each request it:
-/// 1. refuses it if a skill ID was set and the request is for another skill
-///    ([`SkillError::SkillIdMismatch`], no handler runs);
-/// 2. runs the request interceptors, then the first request handler whose `can_handle` accepts
-///    the request (none: [`SkillError::Unhandled`]), then the response interceptors, then saves
-///    changed persistent attributes if built [`with_save_on_response`](SkillBuilder::with_save_on_response);
-/// 3. if any step of 2 fails, gives the error to the first exception handler that accepts it
-///    (with a fresh response builder; after a persistence conflict, with the session attributes
-///    as the request brought them); if none does, returns the error;
-/// 4. returns the response with the session attributes.
-///
-/// See [`SkillBuilder`] for an example.
+/// A built skill: cheap to clone and share between requests and threads.
 #[derive(Clone)]
 pub struct Skill {
     inner: Arc<Inner>,
@@ -447,36 +373,62 @@ impl fmt::Debug for Skill {
             .field("skill_id", &self.inner.skill_id)
             .field(
                 "adapter",
-                &self.inner.adapter.as_ref().map(|a| a.describe()),
+                &self.inner.config.adapter.as_ref().map(|a| a.describe()),
             )
-            .field("save_on_response", &self.inner.save_on_response)
-            .field("request_handlers", &self.inner.request_handlers.len())
-            .field("exception_handlers", &self.inner.exception_handlers.len())
+            .field("routes", &self.inner.router.list())
             .finish_non_exhaustive()
     }
 }
 
+/// What one turn did, from [`Skill::invoke_traced`]: which route took the request, the slots
+/// handlers read, and the error, if the turn failed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TurnTrace {
+    /// The route that answered; `None` when none took the request (or a `before` interceptor
+    /// failed first).
+    pub route: Option<Route>,
+    /// How many times the handler ran (more than once when its save met another device's change
+    /// to the same attributes).
+    pub runs: u32,
+    /// The slot names handlers read.
+    pub slots_read: BTreeSet<String>,
+    /// The error that reached the error handler (its message), when the turn failed.
+    pub error: Option<String>,
+}
+
+/// How a run of the handler ended.
+enum Run {
+    Done(Response),
+    Again(Seed),
+    Failed(SkillError),
+}
+
 impl Skill {
-    /// The skill ID requests must carry, if one was set.
+    /// The skill ID requests are checked against (`None`: the check is off).
     pub fn skill_id(&self) -> Option<&str> {
         self.inner.skill_id.as_deref()
     }
 
-    /// The persistence adapter, if one was set.
+    /// The persistence adapter, if any.
     pub fn persistence_adapter(&self) -> Option<&Arc<dyn PersistenceAdapter>> {
-        self.inner.adapter.as_ref()
+        self.inner.config.adapter.as_ref()
     }
 
-    /// The key generator of persistent attributes.
+    /// The key generator.
     pub fn key_generator(&self) -> &dyn KeyGenerator {
-        self.inner.key_generator.as_ref()
+        self.inner.config.key_generator.as_ref()
+    }
+
+    /// The route table: every intent, request type and fallback with a handler.
+    pub fn routes(&self) -> Vec<Route> {
+        self.inner.router.list()
     }
 
     /// Handles a request given as JSON text.
     ///
     /// # Errors
-    /// [`SkillError::InvalidEnvelope`] when the JSON is not a request envelope; else as
-    /// [`invoke`](Skill::invoke).
+    /// [`SkillError::InvalidEnvelope`], or as [`Skill::invoke`].
     pub async fn invoke_json(&self, json: &str) -> Result<ResponseEnvelope, SkillError> {
         let envelope = serde_json::from_str(json).map_err(SkillError::InvalidEnvelope)?;
         self.invoke(envelope).await
@@ -485,116 +437,35 @@ impl Skill {
     /// Handles a request given as a JSON value.
     ///
     /// # Errors
-    /// As [`invoke_json`](Skill::invoke_json).
+    /// [`SkillError::InvalidEnvelope`], or as [`Skill::invoke`].
     pub async fn invoke_value(&self, json: Value) -> Result<ResponseEnvelope, SkillError> {
         let envelope = serde_json::from_value(json).map_err(SkillError::InvalidEnvelope)?;
         self.invoke(envelope).await
     }
 
-    /// Handles one request.
+    /// Handles one request: checks the skill ID, runs the `before` interceptors and the route's
+    /// handler, saves what changed, and answers.
     ///
     /// # Errors
-    /// [`SkillError::SkillIdMismatch`] for a request to another skill; otherwise the error of
-    /// the turn when no exception handler took it (or the exception handler's own error).
+    /// A request for another skill; an error no error handler answered.
     pub async fn invoke(&self, envelope: RequestEnvelope) -> Result<ResponseEnvelope, SkillError> {
-        let span = Self::span(&envelope);
-        self.invoke_inner(envelope, None).instrument(span).await
+        self.invoke_traced(envelope).await.0
     }
 
-    /// Handles one request like [`invoke`](Skill::invoke) and also returns what the handlers
-    /// looked at: which request handler took it, the intent names their predicates compared it
-    /// with ([`is_intent_name`](crate::is_intent_name)), the slots they read, and the error the
-    /// exception handlers answered, if any. For tests, such as checking a skill against its
-    /// interaction model: a request for an intent no handler routes on reaches no handler, and
-    /// then every handler's predicate has been asked.
-    ///
-    /// ```
-    /// use skill_builder::{is_intent_name, SkillBuilder, envelope::RequestEnvelope};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let skill = SkillBuilder::new()
-    ///     .add_request_handler_fn(
-    ///         |i| is_intent_name(i, "HelloIntent"),
-    ///         |i| Box::pin(async move {
-    ///             let name = i.slot_value("name").unwrap_or("there").to_owned();
-    ///             Ok(i.response_builder.speak(format!("Hello {name}!")).get_response())
-    ///         }),
-    ///     )
-    ///     .add_request_handler_fn(
-    ///         |i| is_intent_name(i, "AMAZON.StopIntent"),
-    ///         |i| Box::pin(async move { Ok(i.response_builder.end_session().get_response()) }),
-    ///     )
-    ///     .build();
-    /// let request = |intent: &str| -> serde_json::Result<RequestEnvelope> {
-    ///     serde_json::from_value(serde_json::json!({"version": "1.0",
-    ///         "request": {"type": "IntentRequest", "intent": {"name": intent}}}))
-    /// };
-    ///
-    /// let (response, trace) = skill.invoke_traced(request("HelloIntent")?).await;
-    /// assert!(response.is_ok());
-    /// assert_eq!(trace.request_handler, Some(0));
-    /// assert!(trace.slots_read.contains("name"));
-    ///
-    /// // An intent nobody routes on: every predicate was asked, none accepted.
-    /// let (response, trace) = skill.invoke_traced(request("NoSuchIntent")?).await;
-    /// assert!(response.is_err());
-    /// assert_eq!(trace.request_handler, None);
-    /// assert_eq!(trace.intents_checked.iter().collect::<Vec<_>>(), ["AMAZON.StopIntent", "HelloIntent"]);
-    /// # Ok(()) }
-    /// ```
+    /// [`invoke`](Self::invoke), also telling which route answered and what the handlers read.
     pub async fn invoke_traced(
         &self,
         envelope: RequestEnvelope,
     ) -> (Result<ResponseEnvelope, SkillError>, TurnTrace) {
-        let span = Self::span(&envelope);
-        let trace = Arc::new(Mutex::new(TurnTrace::default()));
-        let result = self
-            .invoke_inner(envelope, Some(trace.clone()))
-            .instrument(span)
-            .await;
-        let trace = trace.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        (result, trace)
-    }
-
-    fn span(envelope: &RequestEnvelope) -> tracing::Span {
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "alexa_request",
             request_type = envelope.request_type(),
             intent = envelope.intent_name().unwrap_or(""),
             request_id = envelope.request.request_id(),
-        )
-    }
-
-    async fn invoke_inner(
-        &self,
-        envelope: RequestEnvelope,
-        trace: Option<Arc<Mutex<TurnTrace>>>,
-    ) -> Result<ResponseEnvelope, SkillError> {
-        self.verify_skill_id(&envelope)?;
-        let has_session = envelope.session.is_some();
-        let mut input = HandlerInput::with_parts(
-            Arc::new(envelope),
-            self.inner.adapter.clone(),
-            self.inner.key_generator.clone(),
         );
-        input
-            .attributes_manager
-            .set_merge_on_conflict(self.inner.merge_on_conflict);
-        if let Some(trace) = trace {
-            input = input.traced(trace);
-        }
-        let response = match self.dispatch(&mut input).await {
-            Ok(response) => response,
-            Err(error) => self.handle_error(&mut input, error).await?,
-        };
-        let session_attributes = input.attributes_manager.take_session_attributes();
-        Ok(ResponseEnvelope {
-            version: "1.0".into(),
-            session_attributes: (has_session || !session_attributes.is_empty())
-                .then_some(session_attributes),
-            user_agent: Some(USER_AGENT.into()),
-            response,
-        })
+        let mut trace = TurnTrace::default();
+        let result = self.turn(envelope, &mut trace).instrument(span).await;
+        (result, trace)
     }
 
     fn verify_skill_id(&self, envelope: &RequestEnvelope) -> Result<(), SkillError> {
@@ -610,7 +481,7 @@ impl Skill {
             });
         }
         if let Some(other) = ids.into_iter().flatten().find(|id| *id != expected) {
-            tracing::warn!(received = other, "request refused: it is for another skill");
+            tracing::warn!("request refused: it is for another skill");
             return Err(SkillError::SkillIdMismatch {
                 expected: expected.to_owned(),
                 received: Some(other.to_owned()),
@@ -619,105 +490,204 @@ impl Skill {
         Ok(())
     }
 
-    async fn dispatch(&self, input: &mut HandlerInput) -> HandlerResult {
-        for interceptor in &self.inner.request_interceptors {
-            interceptor.process(input).await?;
+    async fn turn(
+        &self,
+        envelope: RequestEnvelope,
+        trace: &mut TurnTrace,
+    ) -> Result<ResponseEnvelope, SkillError> {
+        self.verify_skill_id(&envelope)?;
+        let has_session = envelope.session.is_some();
+        let mut session = envelope.session_attributes().cloned().unwrap_or_default();
+        let carried = carry::take(&mut session);
+        let envelope = Arc::new(envelope);
+        let mut seed = Seed {
+            carried: if self.inner.carry_bytes.is_some() {
+                carried
+            } else {
+                None
+            },
+            ..Seed::default()
+        };
+        let mut last = None;
+        for run in 1..=self.inner.handler_runs {
+            trace.runs = run;
+            let shared = TurnShared::new(
+                envelope.clone(),
+                self.inner.config.clone(),
+                seed,
+                session.clone(),
+            );
+            let turn = Turn {
+                shared: shared.clone(),
+            };
+            match self.run(&turn, run, &session, trace).await {
+                Run::Done(response) => return self.answer(&turn, response, has_session),
+                Run::Again(next) => {
+                    tracing::debug!(
+                        run,
+                        "another device changed the same attributes: the handler runs again on fresh data"
+                    );
+                    seed = next;
+                    last = Some(turn);
+                }
+                Run::Failed(error) => {
+                    return self.fail(turn, error, &session, has_session, trace).await;
+                }
+            }
         }
-        let found = self
-            .inner
-            .request_handlers
-            .iter()
-            .enumerate()
-            .find(|(_, h)| h.can_handle(input));
-        let mut response = match (found, &self.inner.fallback) {
-            (Some((index, handler)), _) => {
-                input.note(|t| t.request_handler = Some(index));
-                handler.handle(input).await?
+        // Every run met a conflicting change: the last one's conflict goes to the error handler.
+        let turn = last.ok_or_else(|| SkillError::other("no run of the handler"))?;
+        let error = SkillError::Persistence(persistence_core::Error::conflict(
+            "save",
+            turn.persistence_adapter()
+                .map_or_else(|| "storage".into(), |a| a.describe()),
+            &turn.shared.key().unwrap_or_default(),
+            format!(
+                "other devices kept changing the same attributes over {} runs of the handler",
+                self.inner.handler_runs
+            ),
+        ));
+        self.fail(turn, error, &session, has_session, trace).await
+    }
+
+    /// One run of the interceptors (the first time), the route's handler and the responders,
+    /// then the write.
+    async fn run(
+        &self,
+        turn: &Turn,
+        run: u32,
+        session: &Map<String, Value>,
+        trace: &mut TurnTrace,
+    ) -> Run {
+        if run == 1 {
+            let prefetch = self.inner.config.prefetch && prefetches(turn.request_type());
+            let before = async {
+                for interceptor in &self.inner.before {
+                    interceptor.call(turn.clone()).await?;
+                }
+                Ok::<(), HandlerError>(())
+            };
+            let mut before = std::pin::pin!(before);
+            // The interceptors' first steps run before the read starts, so that one that sets
+            // the key at once (`use_persistence_key` before its first await) changes what is
+            // read and no read is issued for the generated key; the read then goes on while
+            // they await.
+            let first =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(before.as_mut().poll(cx))).await;
+            if prefetch {
+                turn.shared.prefetch();
             }
-            (None, Some(fallback)) => {
-                input.note(|t| t.fallback = true);
-                let fallback = fallback.clone();
-                with_turn(input, move |turn| fallback.call(turn)).await?
+            let done = match first {
+                std::task::Poll::Ready(r) => r,
+                std::task::Poll::Pending => before.await,
+            };
+            if let Err(e) = done {
+                return Run::Failed(e.into_skill_error());
             }
+        }
+        let found = self.inner.router.find(turn.envelope());
+        trace.route = found.as_ref().map(|(r, _)| r.clone());
+        let mut response = match found {
+            Some((_, handler)) => match handler.call(turn.clone()).await {
+                Ok(r) => r,
+                Err(e) => return Run::Failed(e.into_skill_error()),
+            },
             // Alexa expects no speech in answer to the end of a session.
-            (None, None) if is_request_type(input, types::SESSION_ENDED) => Response::default(),
-            (None, None) => {
-                return Err(SkillError::Unhandled {
-                    request_type: input.request_type().to_owned(),
-                    intent_name: input.intent_name().map(str::to_owned),
+            None if turn.request_type() == types::SESSION_ENDED => Response::default(),
+            None => {
+                return Run::Failed(SkillError::Unhandled {
+                    request_type: turn.request_type().to_owned(),
+                    intent_name: turn.intent_name().map(str::to_owned),
                 });
             }
         };
-        for interceptor in &self.inner.response_interceptors {
-            interceptor.process(input, &mut response).await?;
-        }
-        if input.attributes_manager.persistent_attributes_changed() {
-            if self.inner.save_on_response {
-                input
-                    .attributes_manager
-                    .save_persistent_attributes()
-                    .await?;
-            } else {
-                tracing::warn!(
-                    request_type = input.request_type(),
-                    intent = input.intent_name().unwrap_or(""),
-                    "the persistent attributes changed this turn but were not saved: the change \
-                     is lost (save them, or build the skill with save_on_response on)"
-                );
+        for responder in &self.inner.after {
+            match responder.call(turn.clone(), response).await {
+                Ok(r) => response = r,
+                Err(e) => return Run::Failed(e.into_skill_error()),
             }
         }
-        Ok(response)
+        trace.slots_read = turn.shared.slots_read();
+        let write = match turn.shared.pending_write() {
+            Ok(w) => w,
+            Err(e) => return Run::Failed(e),
+        };
+        let Some(write) = write else {
+            return Run::Done(response);
+        };
+        let Some(adapter) = turn.persistence_adapter().cloned() else {
+            return Run::Failed(SkillError::other(
+                "persistent attributes changed but the skill has no adapter",
+            ));
+        };
+        match perform(&turn.shared, adapter.as_ref(), write).await {
+            Ok(()) => Run::Done(response),
+            Err(Outcome::Rerun(_)) if run < self.inner.handler_runs => {
+                turn.shared.discard_changes(session.clone());
+                Run::Again(turn.shared.seed())
+            }
+            Err(outcome) => Run::Failed(outcome.into_error()),
+        }
     }
 
-    async fn handle_error(&self, input: &mut HandlerInput, error: SkillError) -> HandlerResult {
-        input.response_builder = ResponseBuilder::new();
-        if error.is_conflict() {
-            // The turn's session changes were computed from persistent data that is no longer
-            // current: they do not go out (the exception handler may set new ones).
-            input.attributes_manager.reset_session_attributes();
-        }
-        input.note(|t| t.error = Some(error.to_string()));
-        match self
-            .inner
-            .exception_handlers
-            .iter()
-            .find(|h| h.can_handle(input, &error))
+    /// The response envelope, with the session attributes and the carried copy.
+    fn answer(
+        &self,
+        turn: &Turn,
+        response: Response,
+        has_session: bool,
+    ) -> Result<ResponseEnvelope, SkillError> {
+        let mut session = turn.shared.session_attributes()?;
+        session.remove(carry::CARRY_ATTRIBUTE);
+        let ends = response.should_end_session == Some(true);
+        if let (Some(max), false, true) = (self.inner.carry_bytes, ends, has_session)
+            && let Some((key, version, attributes)) = turn.shared.loaded_state()
+            && let Some(copy) = carry::encode(&key, version.as_ref(), &attributes, max)
         {
-            Some(handler) => {
-                tracing::warn!(%error, "request failed; an exception handler answers");
-                handler.handle(input, &error).await
-            }
-            None => match &self.inner.on_error {
-                Some(on_error) => {
-                    tracing::warn!(%error, "request failed; the error handler answers");
-                    let on_error = on_error.clone();
-                    with_turn(input, move |turn| on_error.call(turn, error)).await
-                }
-                None => {
-                    tracing::error!(%error, "request failed and no exception handler took it");
-                    Err(error)
-                }
-            },
+            session.insert(carry::CARRY_ATTRIBUTE.to_owned(), copy);
         }
+        Ok(ResponseEnvelope {
+            version: "1.0".into(),
+            session_attributes: (has_session || !session.is_empty()).then_some(session),
+            user_agent: Some(USER_AGENT.into()),
+            response,
+        })
+    }
+
+    /// A failed turn: its changes are discarded and the error handler answers (its own changes
+    /// are saved, once).
+    async fn fail(
+        &self,
+        turn: Turn,
+        error: SkillError,
+        session: &Map<String, Value>,
+        has_session: bool,
+        trace: &mut TurnTrace,
+    ) -> Result<ResponseEnvelope, SkillError> {
+        trace.error = Some(error.to_string());
+        turn.shared.discard_changes(session.clone());
+        let Some(on_error) = self.inner.on_error.clone() else {
+            tracing::error!(%error, "request failed and no error handler took it");
+            return Err(error);
+        };
+        tracing::warn!(%error, "request failed; the error handler answers");
+        let response = on_error
+            .call(turn.clone(), error)
+            .await
+            .map_err(HandlerError::into_skill_error)?;
+        if let Some(write) = turn.shared.pending_write()?
+            && let Some(adapter) = turn.persistence_adapter().cloned()
+        {
+            perform(&turn.shared, adapter.as_ref(), write)
+                .await
+                .map_err(Outcome::into_error)?;
+        }
+        self.answer(&turn, response, has_session)
     }
 }
 
-/// What the handlers of one turn looked at, from [`Skill::invoke_traced`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TurnTrace {
-    /// The position (from 0, in the order they were added) of the request handler that took
-    /// the request; `None` when no handler's `can_handle` accepted it (or an interceptor failed
-    /// before).
-    pub request_handler: Option<usize>,
-    /// True when no request handler took the request and the fallback answered it.
-    pub fallback: bool,
-    /// The intent names handlers and interceptors compared the request with through
-    /// [`is_intent_name`](crate::is_intent_name).
-    pub intents_checked: BTreeSet<String>,
-    /// The slot names read through [`HandlerInput::slot`], [`HandlerInput::slot_value`],
-    /// [`get_slot`](crate::get_slot) or [`get_slot_value`](crate::get_slot_value).
-    pub slots_read: BTreeSet<String>,
-    /// The error that went to the exception handlers (its message), when the turn failed.
-    pub error: Option<String>,
+/// True for the requests whose handlers usually read the persistent attributes: not session
+/// ends and skill events.
+fn prefetches(request_type: &str) -> bool {
+    request_type != types::SESSION_ENDED && !request_type.starts_with("AlexaSkillEvent.")
 }

@@ -164,8 +164,12 @@ impl Backend {
             }
             #[cfg(feature = "dynamodb")]
             Backend::DynamoDb => {
-                let adapter: Arc<dyn PersistenceAdapter> =
-                    Arc::new(persistence_dynamodb::DynamoDbAdapter::from_env().await?);
+                let dynamodb = persistence_dynamodb::DynamoDbAdapter::from_env().await?;
+                if create_table_requested(|name| std::env::var(name).ok()) {
+                    // Creates the table when it is missing and waits until it is ACTIVE.
+                    dynamodb.ensure_table().await?;
+                }
+                let adapter: Arc<dyn PersistenceAdapter> = Arc::new(dynamodb);
                 tracing::info!(resource = %adapter.describe(), "persistent attributes in DynamoDB");
                 Ok(adapter)
             }
@@ -199,7 +203,23 @@ impl Backend {
     }
 }
 
-/// The persistence adapter the environment asks for (see the [module docs](self)).
+/// The variable that asks [`adapter_from_env`] to create the DynamoDB table when it is missing
+/// (`1`/`true`), as the official SDKs' `create_table` option does. For local runs and first
+/// deployments; a production table is better made by the deployment (see `deploy/sam`).
+pub const CREATE_TABLE_VAR: &str = "DYNAMODB_PERSISTENCE_CREATE_TABLE";
+
+/// True when [`CREATE_TABLE_VAR`] asks for the table to be created.
+pub fn create_table_requested(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    lookup(CREATE_TABLE_VAR).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// The persistence adapter the environment asks for (see the [module docs](self)), with the
+/// DynamoDB table created first when [`CREATE_TABLE_VAR`] asks for it.
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), persistence_core::Error> {

@@ -9,8 +9,8 @@ use persistence_core::{Attributes, PersistenceAdapter, SaveMode};
 use persistence_memory::MemoryAdapter;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use skill_builder::testkit::Conversation;
 use skill_builder::{HandlerError, Reply, SkillBuilder, SkillError, Turn, TurnResult};
+use skill_testkit::Conversation;
 
 const USER: &str = "amzn1.ask.account.PLAINHANDLERSTESTUSER";
 
@@ -49,9 +49,11 @@ async fn typed_state_is_saved_after_the_response_and_unknown_attributes_survive(
         ),
     );
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(store.clone()))
         .on_launch(count)
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     assert_eq!(c.launch().await.unwrap().speech(), "count 2");
     assert_eq!(
@@ -68,9 +70,11 @@ async fn fields_missing_in_storage_take_their_default() {
     let store = MemoryAdapter::new();
     store.seed(USER, attrs(json!({"name": "Ada"})));
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(store.clone()))
         .on_launch(peek)
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     assert_eq!(c.launch().await.unwrap().speech(), "Ada at 0");
 }
@@ -124,9 +128,11 @@ async fn reading_typed_state_without_changing_it_writes_nothing() {
         .inner
         .seed(USER, attrs(json!({"count": 3, "extra": true})));
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(store.clone())
         .on_launch(peek)
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     assert_eq!(c.launch().await.unwrap().speech(), "nobody at 3");
     assert_eq!(store.saves.load(Ordering::SeqCst), 0);
@@ -137,12 +143,14 @@ async fn stored_attributes_that_do_not_fit_the_type_reach_the_error_handler() {
     let store = MemoryAdapter::new();
     store.seed(USER, attrs(json!({"count": "three"})));
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(store.clone()))
         .on_launch(count)
         .on_error(|turn: Turn, error: SkillError| async move {
             Ok::<_, HandlerError>(turn.speak(format!("sorry: {error}")).end_session())
         })
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     let speech = c.launch().await.unwrap().speech().to_owned();
     assert!(
@@ -164,23 +172,23 @@ struct Step {
 #[tokio::test]
 async fn typed_session_state_goes_out_with_the_response_keeping_unknown_fields() {
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .on_launch(|turn: Turn| async move {
-            let mut s = turn.session::<Step>().await?;
+            let mut s = turn.session::<Step>()?;
             s.step += 1;
             let reply = turn.speak(format!("step {}", s.step)).reprompt("next?");
             drop(s);
-            turn.attributes()
-                .await
-                .session_attributes_mut()
+            turn.session_attributes()?
                 .insert("other".into(), json!("kept"));
             Ok::<_, HandlerError>(reply)
         })
         .on_intent("NextIntent", |turn: Turn| async move {
-            let mut s = turn.session::<Step>().await?;
+            let mut s = turn.session::<Step>()?;
             s.step += 1;
             Ok::<_, HandlerError>(turn.speak(format!("step {}", s.step)).reprompt("next?"))
         })
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     let first = c.launch().await.unwrap();
     assert_eq!(first.speech(), "step 1");
@@ -194,6 +202,7 @@ async fn typed_session_state_goes_out_with_the_response_keeping_unknown_fields()
 #[tokio::test]
 async fn any_error_works_with_question_mark_and_persistence_errors_keep_their_type() {
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .on_intent("NumberIntent", |turn: Turn| async move {
             let n: u32 = turn.slot_value("n").unwrap_or("").parse()?; // ParseIntError
             Ok::<_, HandlerError>(turn.speak(format!("{n}")))
@@ -206,7 +215,8 @@ async fn any_error_works_with_question_mark_and_persistence_errors_keep_their_ty
             };
             Ok::<_, HandlerError>(turn.speak(kind))
         })
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     let out = c
         .intent("NumberIntent")
@@ -228,6 +238,7 @@ async fn any_error_works_with_question_mark_and_persistence_errors_keep_their_ty
 #[tokio::test]
 async fn routing_by_intent_names_fallback_and_session_end() {
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .on_intents(
             ["AMAZON.StopIntent", "AMAZON.CancelIntent"],
             |turn: Turn| async move { Ok::<_, HandlerError>(turn.speak("bye").end_session()) },
@@ -239,7 +250,8 @@ async fn routing_by_intent_names_fallback_and_session_end() {
                     .reprompt("Try again?"),
             )
         })
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     assert_eq!(
         c.intent("AMAZON.CancelIntent")
@@ -265,7 +277,10 @@ async fn routing_by_intent_names_fallback_and_session_end() {
 
     // Without a fallback: a session end gets the empty answer Alexa expects, anything else is
     // an unhandled-request error.
-    let bare = SkillBuilder::new().build();
+    let bare = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&bare).user(USER);
     let ended = c
         .end_session(skill_builder::envelope::SessionEndedReason::UserInitiated)
@@ -282,20 +297,23 @@ async fn routing_by_intent_names_fallback_and_session_end() {
 async fn interceptors_run_before_and_can_rekey_persistence() {
     let store = MemoryAdapter::new();
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(store.clone()))
         .before(|turn: Turn| async move {
             // E.g. the stable ID of a linked account, looked up here.
-            turn.use_persistence_key("linked:subject-42").await?;
+            turn.use_persistence_key("linked:subject-42")?;
             Ok::<_, HandlerError>(())
         })
         .on_launch(count)
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     c.launch().await.unwrap();
     assert!(store.attributes(USER).is_none());
     assert_eq!(store.attributes("linked:subject-42").unwrap()["count"], 1);
 
     let failing = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .before(
             |_turn: Turn| async move { Err::<(), _>(HandlerError::msg("profile service down")) },
         )
@@ -303,7 +321,8 @@ async fn interceptors_run_before_and_can_rekey_persistence() {
         .on_error(|turn: Turn, e: SkillError| async move {
             Ok::<_, HandlerError>(turn.speak(format!("{e}")))
         })
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&failing).user(USER);
     assert!(
         c.launch()
@@ -318,10 +337,12 @@ async fn interceptors_run_before_and_can_rekey_persistence() {
 async fn disabling_the_skill_erases_the_users_data() {
     let store = MemoryAdapter::new();
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(store.clone()))
         .on_launch(count)
         .erase_data_on_skill_disabled()
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     c.launch().await.unwrap();
     assert!(store.attributes(USER).is_some());
@@ -344,6 +365,7 @@ async fn disabling_the_skill_erases_the_users_data() {
 #[tokio::test]
 async fn state_taken_twice_in_one_handler_is_an_error_not_a_deadlock() {
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(MemoryAdapter::new()))
         .on_launch(|turn: Turn| async move {
             let _first = turn.state::<Progress>().await?;
@@ -353,7 +375,8 @@ async fn state_taken_twice_in_one_handler_is_an_error_not_a_deadlock() {
                 Err(e) => format!("refused: {e}"),
             }))
         })
-        .build();
+        .build()
+        .unwrap();
     let mut c = Conversation::new(&skill).user(USER);
     let speech = tokio::time::timeout(std::time::Duration::from_secs(10), c.launch())
         .await
@@ -364,60 +387,31 @@ async fn state_taken_twice_in_one_handler_is_an_error_not_a_deadlock() {
     assert!(speech.starts_with("refused"), "{speech}");
 }
 
-#[tokio::test]
-async fn without_save_on_response_unsaved_changes_are_reported_loudly() {
-    use std::sync::Mutex;
-    use tracing_subscriber::layer::SubscriberExt;
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::registry().with(
-        tracing_subscriber::fmt::layer()
-            .with_ansi(false)
-            .with_writer(move || writer.clone()),
-    );
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let store = MemoryAdapter::new();
-    let skill = SkillBuilder::new()
-        .with_persistence_adapter(Arc::new(store.clone()))
-        .with_save_on_response(false)
-        .on_launch(count)
-        .build();
-    let mut c = Conversation::new(&skill).user(USER);
-    c.launch().await.unwrap();
-    assert!(store.attributes(USER).is_none(), "nothing saved");
-    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(log.contains("WARN") && log.contains("not saved"), "{log}");
-}
-
-#[tokio::test]
-async fn a_conflict_in_the_save_after_the_response_reaches_on_error_as_a_conflict() {
-    // Another device changes the same attribute between this turn's read and its save.
-    let store = MemoryAdapter::new();
+/// A skill whose launch counts, while "another device" overwrites the count between the read
+/// and the save: on the first run only, or on every run.
+fn interfered(
+    store: &MemoryAdapter,
+    every_run: bool,
+) -> (skill_builder::Skill, Arc<std::sync::atomic::AtomicU64>) {
     let other = store.clone();
+    let runs = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let r = runs.clone();
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(store.clone()))
         .on_launch(move |turn: Turn| {
             let other = other.clone();
+            let r = r.clone();
             async move {
                 let mut p = turn.state::<Progress>().await?;
-                other
-                    .save(USER, &attrs(json!({"count": 100})), SaveMode::Overwrite)
-                    .await?;
+                let n = r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n == 0 || every_run {
+                    other
+                        .save(USER, &attrs(json!({"count": 100 + n})), SaveMode::Overwrite)
+                        .await?;
+                }
                 p.count += 1;
-                Ok::<_, HandlerError>(turn.speak("counted"))
+                Ok::<_, HandlerError>(turn.speak(format!("counted {}", p.count)))
             }
         })
         .on_error(|turn: Turn, e: SkillError| async move {
@@ -427,8 +421,31 @@ async fn a_conflict_in_the_save_after_the_response_reaches_on_error_as_a_conflic
                 "other"
             }))
         })
-        .build();
+        .build()
+        .unwrap();
+    (skill, runs)
+}
+
+#[tokio::test]
+async fn a_conflicting_change_runs_the_handler_again_on_the_fresh_data() {
+    let store = MemoryAdapter::new();
+    let (skill, runs) = interfered(&store, false);
+    let mut c = Conversation::new(&skill).user(USER);
+    assert_eq!(c.launch().await.unwrap().speech(), "counted 101");
+    assert_eq!(store.attributes(USER).unwrap()["count"], 101);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_conflict_that_never_settles_reaches_on_error_as_a_conflict() {
+    let store = MemoryAdapter::new();
+    let (skill, runs) = interfered(&store, true);
     let mut c = Conversation::new(&skill).user(USER);
     assert_eq!(c.launch().await.unwrap().speech(), "conflict");
-    assert_eq!(store.attributes(USER).unwrap()["count"], 100);
+    assert_eq!(
+        runs.load(std::sync::atomic::Ordering::SeqCst),
+        u64::from(skill_builder::skill::DEFAULT_HANDLER_RUNS)
+    );
+    // Only the other device's writes are stored.
+    assert_eq!(store.attributes(USER).unwrap()["count"], 102);
 }

@@ -51,11 +51,13 @@ async fn a_progressive_response_reaches_the_directive_service_with_the_requests_
     });
 
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .on_launch(|turn: Turn| async move {
             turn.send_progressive_response("One moment.").await?;
             Ok::<_, HandlerError>(turn.speak("Done."))
         })
-        .build();
+        .build()
+        .unwrap();
     let request = json!({
         "version": "1.0",
         "context": {"System": {
@@ -98,6 +100,7 @@ async fn a_refused_or_impossible_progressive_response_is_an_error_the_handler_se
             .unwrap();
     });
     let skill = SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .on_launch(|turn: Turn| async move {
             let said = match turn.send_progressive_response("One moment.").await {
                 Ok(()) => "sent".to_owned(),
@@ -105,7 +108,8 @@ async fn a_refused_or_impossible_progressive_response_is_an_error_the_handler_se
             };
             Ok::<_, HandlerError>(turn.speak(said))
         })
-        .build();
+        .build()
+        .unwrap();
     let with = |endpoint: Value, token: Value| {
         json!({
             "version": "1.0",

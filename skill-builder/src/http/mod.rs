@@ -54,16 +54,16 @@
 //! ```no_run
 //! use skill_builder::{SkillBuilder, http::{serve_http, DEFAULT_HTTP_ADDR}};
 //!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-//! let skill = SkillBuilder::new() /* .add_request_handler(...) */ .build();
-//! serve_http(skill, DEFAULT_HTTP_ADDR).await // verifies every request; returns after SIGTERM
-//! # }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let skill = SkillBuilder::new() /* .on_launch(...) */ .build()?; // the skill ID from ALEXA_SKILL_ID
+//! serve_http(skill, DEFAULT_HTTP_ADDR).await?; // verifies every request; returns after SIGTERM
+//! # Ok(()) }
 //! ```
 //!
 //! To embed it in a larger axum app, nest [`router`] (also verifying):
 //!
 //! ```
-//! # let skill = skill_builder::SkillBuilder::new().build();
+//! # let skill = skill_builder::SkillBuilder::new().skip_skill_id_check_for_local_testing().build().unwrap();
 //! let app: axum::Router = axum::Router::new().nest("/alexa", skill_builder::http::router(skill));
 //! ```
 //!
@@ -77,13 +77,13 @@
 //! ```no_run
 //! use skill_builder::{SkillBuilder, http::{HttpFront, DEFAULT_HTTP_ADDR}};
 //!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-//! let skill = SkillBuilder::new().build();
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let skill = SkillBuilder::new().skip_skill_id_check_for_local_testing().build()?;
 //! HttpFront::new(skill)
 //!     .skip_verification_for_local_development() // curl -d @request.json http://127.0.0.1:3000/
 //!     .serve(DEFAULT_HTTP_ADDR)
-//!     .await
-//! # }
+//!     .await?;
+//! # Ok(()) }
 //! ```
 
 mod handler;
@@ -183,7 +183,8 @@ impl Default for Limits {
 /// use std::time::Duration;
 /// use skill_builder::{SkillBuilder, http::{HttpFront, RequestVerifier}};
 ///
-/// let front = HttpFront::new(SkillBuilder::new().build())
+/// let skill = SkillBuilder::new().with_skill_id("amzn1.ask.skill.1").build().unwrap();
+/// let front = HttpFront::new(skill)
 ///     .with_verifier(RequestVerifier::builder().fetch_timeout(Duration::from_secs(2)).build())
 ///     .with_fallback_speech("Entschuldigung, da ist etwas schiefgegangen.")
 ///     .with_max_connections(64)
@@ -320,11 +321,12 @@ impl HttpFront {
     ///
     /// ```no_run
     /// # use skill_builder::{SkillBuilder, http::HttpFront};
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let skill = SkillBuilder::new().build()?;
     /// let server = tokio::spawn(
-    ///     HttpFront::new(SkillBuilder::new().build())
+    ///     HttpFront::new(skill)
     ///         .serve_with_shutdown(listener, async { stopped.await.ok(); }),
     /// );
     /// // ...

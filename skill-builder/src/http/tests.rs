@@ -1,5 +1,5 @@
 use super::*;
-use crate::{SkillBuilder, is_intent_name, is_request_type};
+use crate::{HandlerError, SkillBuilder, Turn};
 use alexa_request_verifier_testkit as kit;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,26 +23,18 @@ fn fresh_launch() -> String {
 fn counting_skill(launches: Arc<AtomicUsize>) -> Skill {
     SkillBuilder::new()
         .with_skill_id("amzn1.ask.skill.0f2b6a1e-7c59-4a7e-9a8e-0c3f5c2d9b11")
-        .add_request_handler_fn(
-            |i| is_request_type(i, "LaunchRequest"),
-            move |i| {
-                launches.fetch_add(1, Ordering::SeqCst);
-                Box::pin(async move {
-                    i.attributes_manager
-                        .session_attributes_mut()
-                        .set("step", "welcomed")?;
-                    Ok(i.response_builder
-                        .speak("Welcome to HTTP!")
-                        .reprompt("Still there?")
-                        .get_response())
-                })
-            },
-        )
-        .add_request_handler_fn(
-            |i| is_intent_name(i, "AMAZON.StopIntent"),
-            |i| Box::pin(async move { Ok(i.response_builder.end_session().get_response()) }),
-        )
+        .on_launch(move |turn: Turn| {
+            launches.fetch_add(1, Ordering::SeqCst);
+            async move {
+                turn.session_attributes()?.set("step", "welcomed")?;
+                Ok::<_, HandlerError>(turn.speak("Welcome to HTTP!").reprompt("Still there?"))
+            }
+        })
+        .on_intent("AMAZON.StopIntent", |turn: Turn| async move {
+            Ok::<_, HandlerError>(turn.reply().end_session())
+        })
         .build()
+        .unwrap()
 }
 
 fn skill() -> Skill {

@@ -40,6 +40,7 @@ pub fn counter_skill(adapter: Arc<dyn PersistenceAdapter>, turn_delay: Duration)
         .on_launch(move |turn: Turn| count(turn, turn_delay))
         .on_intent("CountIntent", move |turn: Turn| count(turn, turn_delay))
         .build()
+        .unwrap()
 }
 
 /// The user's saved count (0 when nothing was saved).

@@ -1,4 +1,6 @@
-//! Driving a skill through a scripted conversation in tests, without writing request JSON.
+//! Testing skills built with `skill-builder`: scripted conversations without writing request
+//! JSON ([`Conversation`]), and request files for `cargo lambda invoke` ([`requests`], binary
+//! `alexa-request`). A dev-dependency: nothing here is for production builds.
 //!
 //! A [`Conversation`] plays one user on one device: it builds each request envelope (IDs,
 //! session, context), carries the session attributes from one turn to the next while the
@@ -7,29 +9,34 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use persistence_core::PersistenceAdapter;
-//! use persistence_memory::MemoryAdapter;
-//! use skill_builder::{is_intent_name, is_request_type, SkillBuilder, testkit::Conversation};
+//! use serde::{Deserialize, Serialize};
+//! use skill_builder::{SkillBuilder, Turn, TurnResult};
+//! use skill_testkit::Conversation;
+//!
+//! #[derive(Default, Serialize, Deserialize)]
+//! struct Profile { name: Option<String> }
+//!
+//! async fn launch(turn: Turn) -> TurnResult {
+//!     let speech = match &turn.state::<Profile>().await?.name {
+//!         Some(name) => format!("Hello again, {name}!"),
+//!         None => "Hello! What is your name?".to_owned(),
+//!     };
+//!     Ok(turn.speak(speech).reprompt("Your name?"))
+//! }
+//!
+//! async fn name(turn: Turn) -> TurnResult {
+//!     let name = turn.slot_value("name").unwrap_or("friend").to_owned();
+//!     turn.state::<Profile>().await?.name = Some(name.clone());
+//!     Ok(turn.speak(format!("Nice to meet you, {name}.")).end_session())
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let store: Arc<dyn PersistenceAdapter> = Arc::new(MemoryAdapter::new());
 //! let skill = SkillBuilder::new()
-//!     .with_persistence_adapter(store)
-//!     .with_save_on_response(true)
-//!     .add_request_handler_fn(|i| is_request_type(i, "LaunchRequest"), |i| Box::pin(async move {
-//!         let name = i.attributes_manager.persistent_attributes().await?.get_as::<String>("name")?;
-//!         let speech = match name {
-//!             Some(name) => format!("Hello again, {name}!"),
-//!             None => "Hello! What is your name?".to_owned(),
-//!         };
-//!         Ok(i.response_builder.speak(speech).reprompt("Your name?").get_response())
-//!     }))
-//!     .add_request_handler_fn(|i| is_intent_name(i, "NameIntent"), |i| Box::pin(async move {
-//!         let name = i.slot_value("name").unwrap_or("friend").to_owned();
-//!         i.attributes_manager.persistent_attributes_mut().await?.set("name", &name)?;
-//!         Ok(i.response_builder.speak(format!("Nice to meet you, {name}.")).end_session().get_response())
-//!     }))
-//!     .build();
+//!     .skip_skill_id_check_for_local_testing()
+//!     .with_persistence_adapter(Arc::new(persistence_memory::MemoryAdapter::new()))
+//!     .on_launch(launch)
+//!     .on_intent("NameIntent", name)
+//!     .build()?;
 //!
 //! let mut talk = Conversation::new(&skill).user("amzn1.ask.account.TEST");
 //! assert_eq!(talk.launch().await?.speech(), "Hello! What is your name?");
@@ -45,17 +52,18 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use persistence_core::Attributes;
-
-use crate::envelope::{
+use serde_json::{Map, Value};
+use skill_builder::carry::CARRY_ATTRIBUTE;
+use skill_builder::envelope::{
     Application, ConfirmationStatus, Context, Device, DialogState, Intent, IntentRequest,
     LaunchRequest, Person, Request, RequestEnvelope, Resolution, ResolutionStatus, ResolutionValue,
     ResolutionValueWrapper, Resolutions, Session, SessionEndedReason, SessionEndedRequest, Slot,
     System, User,
 };
-use crate::error::SkillError;
-use crate::response::{Card, ResponseEnvelope};
-use crate::skill::Skill;
+use skill_builder::response::{Card, ResponseEnvelope};
+use skill_builder::{Skill, SkillError};
+
+pub mod requests;
 
 /// The skill ID requests carry when the skill was built without one.
 pub const TEST_SKILL_ID: &str = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000";
@@ -68,7 +76,7 @@ pub const TEST_DEVICE_ID: &str = "amzn1.ask.device.TESTDEVICE";
 struct OpenSession {
     id: String,
     new: bool,
-    attributes: Attributes,
+    attributes: Map<String, Value>,
 }
 
 /// One user talking to a skill, turn after turn. See the [module docs](self).
@@ -148,9 +156,21 @@ impl Conversation {
         self.session.is_some()
     }
 
-    /// The session attributes the next request of the open session will carry.
-    pub fn session_attributes(&self) -> Option<&Attributes> {
-        self.session.as_ref().map(|s| &s.attributes)
+    /// The session attributes the next request of the open session will carry, as the skill's
+    /// handlers see them (without the copy of the persistent attributes the session carries,
+    /// see `skill_builder::carry`).
+    pub fn session_attributes(&self) -> Option<Map<String, Value>> {
+        self.session
+            .as_ref()
+            .map(|s| without_carried(&s.attributes))
+    }
+
+    /// True when the open session carries a copy of the persistent attributes (the next turn
+    /// reads nothing from storage).
+    pub fn carries_persistent_attributes(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.attributes.contains_key(CARRY_ATTRIBUTE))
     }
 
     /// Forgets the open session, if any, without telling the skill (as when a session times
@@ -190,7 +210,8 @@ impl Conversation {
     /// The skill's error.
     pub async fn skill_disabled(&mut self) -> Result<Exchange, SkillError> {
         self.session = None;
-        let request = Request::SkillDisabled(crate::request::SkillDisabledRequest::default());
+        let request =
+            Request::SkillDisabled(skill_builder::request::SkillDisabledRequest::default());
         self.send_event(request).await
     }
 
@@ -260,7 +281,7 @@ impl Conversation {
             None => OpenSession {
                 id: format!("amzn1.echo-api.session.test-{}", self.counter),
                 new: true,
-                attributes: Attributes::new(),
+                attributes: Map::new(),
             },
         };
         let is_session_end = matches!(request, Request::SessionEnded(_));
@@ -338,7 +359,9 @@ impl Conversation {
     /// # Errors
     /// [`persistence_core::Error::NotConfigured`] when the skill has no adapter, or the
     /// adapter's error.
-    pub async fn stored_attributes(&self) -> Result<Option<Attributes>, SkillError> {
+    pub async fn stored_attributes(
+        &self,
+    ) -> Result<Option<persistence_core::Attributes>, SkillError> {
         let adapter = self.skill.persistence_adapter().ok_or_else(|| {
             SkillError::from(persistence_core::Error::NotConfigured {
                 what: "the skill has no persistence adapter".into(),
@@ -347,7 +370,7 @@ impl Conversation {
         let probe = OpenSession {
             id: String::new(),
             new: true,
-            attributes: Attributes::new(),
+            attributes: Map::new(),
         };
         let envelope = self.envelope(Request::default(), &probe);
         let key = self.skill.key_generator().key(&envelope)?;
@@ -486,9 +509,13 @@ impl Exchange {
         self.response.response.card.as_ref()
     }
 
-    /// The session attributes the response returned.
-    pub fn session_attributes(&self) -> Option<&Attributes> {
-        self.response.session_attributes.as_ref()
+    /// The session attributes the response returned, as the next turn's handlers will see
+    /// them (without the carried copy of the persistent attributes).
+    pub fn session_attributes(&self) -> Option<Map<String, Value>> {
+        self.response
+            .session_attributes
+            .as_ref()
+            .map(without_carried)
     }
 
     /// The request sent.
@@ -502,8 +529,14 @@ impl Exchange {
     }
 }
 
+fn without_carried(attributes: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = attributes.clone();
+    out.remove(CARRY_ATTRIBUTE);
+    out
+}
+
 /// The current time as `YYYY-MM-DDTHH:MM:SSZ`, as Alexa writes timestamps.
-fn iso8601_now() -> String {
+pub(crate) fn iso8601_now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
