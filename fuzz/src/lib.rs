@@ -7,20 +7,18 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use persistence_core::exact::ExactValue;
 use persistence_core::number::{Decimal, json_number};
-use persistence_core::{
-    Attributes, DeviceIdKey, Error, KeyGenerator, MAX_KEY_BYTES, PersonIdKey, UserIdKey,
-    validate_key,
-};
+use persistence_core::{Attributes, MAX_KEY_BYTES, validate_key};
+use skill_builder::{DeviceIdKey, KeyGenerator, PersonIdKey, SkillError, UserIdKey};
 use persistence_dynamodb::{attributes_from_dynamodb, attributes_to_dynamodb};
 
 /// Envelope parsing and key generation: any input parses or is refused; a parsed envelope gives
-/// each key generator either a non-empty key or [`Error::MissingKeySource`]; printing it never
-/// panics or shows a full ID.
+/// each key generator either a non-empty key or [`SkillError::MissingKeySource`]; printing it
+/// never panics or shows a full ID.
 pub fn envelope(data: &[u8]) {
-    let _ = serde_json::from_slice::<persistence_core::envelope::RequestEnvelope>(data);
     let Ok(env) = serde_json::from_slice::<skill_builder::RequestEnvelope>(data) else {
         return;
     };
+    let _ = env.timestamp();
     let generators: [&dyn KeyGenerator; 3] = [&UserIdKey, &DeviceIdKey, &PersonIdKey];
     for generator in generators {
         match generator.key(&env) {
@@ -36,7 +34,9 @@ pub fn envelope(data: &[u8]) {
                     assert!(!shown.contains(&key), "Debug output shows a full ID");
                 }
             }
-            Err(Error::MissingKeySource { field }) => assert!(field.starts_with("context.System.")),
+            Err(SkillError::MissingKeySource { field }) => {
+                assert!(field.starts_with("context.System."));
+            }
             Err(other) => panic!("key generation failed with {other:?}"),
         }
     }

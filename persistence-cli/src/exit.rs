@@ -66,7 +66,6 @@ impl Status {
             Error::Conflict { .. } => Status::Conflict,
             Error::InvalidKey { .. }
             | Error::InvalidVersion { .. }
-            | Error::MissingKeySource { .. }
             | Error::NotConfigured { .. }
             | Error::TooLarge { .. }
             | Error::UnsupportedValue { .. }

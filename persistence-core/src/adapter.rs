@@ -292,12 +292,11 @@ impl SaveMode {
     }
 }
 
-/// Where a skill's persistent attributes live: DynamoDB, S3, memory, or your own.
+/// Where per-key attributes live: DynamoDB, S3, SQLite, files, memory, or your own.
 ///
-/// Object safe: skills and the skill builder hold an `Arc<dyn PersistenceAdapter>`. Keys are plain
-/// strings (see [`crate::KeyGenerator`] for how a request becomes a key), so tools and migrations
-/// can use an adapter without an Alexa request. Every implementation must pass
-/// [`crate::conformance`].
+/// Object safe: programs hold an `Arc<dyn PersistenceAdapter>`. Keys are plain strings (a skill
+/// builder makes them from requests), so tools and migrations use an adapter as it is. Every
+/// implementation must pass [`crate::conformance`].
 ///
 /// ```
 /// use std::sync::Arc;

@@ -20,22 +20,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// fn tell_user(err: &Error) -> &'static str {
 ///     match err {
 ///         Error::Conflict { .. } => "Someone else just changed that. Please try again.",
-///         Error::MissingKeySource { .. } => "I can't tell who you are on this device.",
+///         Error::OutcomeUnknown { .. } => "I'm not sure that was saved. Please check.",
 ///         _ => "Sorry, I couldn't remember that.",
 ///     }
 /// }
-/// # assert_eq!(tell_user(&Error::MissingKeySource { field: "context.System.person.personId" }),
-/// #            "I can't tell who you are on this device.");
+/// # assert_eq!(tell_user(&Error::conflict("save", "memory", "k", "changed")),
+/// #            "Someone else just changed that. Please try again.");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request envelope lacks the field a key generator reads (e.g. no device ID).
-    #[error("cannot make a persistence key: the request has no `{field}`")]
-    MissingKeySource {
-        /// The JSON path of the missing field, e.g. `context.System.device.deviceId`.
-        field: &'static str,
-    },
 
     /// The key is empty, too long or has control characters; refused before any I/O.
     #[error("invalid persistence key {key}: {reason}")]

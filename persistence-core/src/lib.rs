@@ -1,32 +1,24 @@
-//! Persistent attributes for Alexa skills, the way the official ASK SDKs keep them, with
-//! optimistic concurrency added.
+//! The storage contract for per-user "persistent attributes" (a JSON object per key): one
+//! object-safe trait, its versions and save modes, and the suite every backend passes.
 //!
-//! A skill keeps a JSON object per user or device ([`Attributes`]) under a key made from the
-//! request ([`KeyGenerator`]: user ID, device ID, person ID, or your own). Storage is any
-//! [`PersistenceAdapter`]: `persistence-dynamodb`, `persistence-s3`, `persistence-memory`, or
-//! yours. Every read returns a [`Version`]; a save can require it ([`SaveMode::IfVersion`]) so
-//! that two devices writing at once never silently lose an update, and
+//! Storage is any [`PersistenceAdapter`]: `persistence-dynamodb`, `persistence-s3`,
+//! `persistence-sqlite`, `persistence-file`, `persistence-memory`, or yours. Keys are plain
+//! strings; this crate knows nothing of Alexa or AWS (the skill builder makes keys from Alexa
+//! requests). Every read returns a [`Version`]; a save can require it ([`SaveMode::IfVersion`])
+//! so that two writers at once never silently lose an update, and
 //! [`PersistenceAdapterExt::update`] does read-modify-write with retries for you.
-//!
-//! This crate knows no AWS type: backends live in their own crates and depend on this one.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use persistence_core::{envelope::RequestEnvelope, KeyGenerator, PersistenceAdapter,
-//!     PersistenceAdapterExt, UserIdKey};
+//! use persistence_core::{PersistenceAdapter, PersistenceAdapterExt};
 //!
 //! /// Counts a user's visits, whatever the storage.
-//! async fn on_launch(store: Arc<dyn PersistenceAdapter>, request_json: &str)
-//!     -> Result<u64, Box<dyn std::error::Error>>
-//! {
-//!     let envelope: RequestEnvelope = serde_json::from_str(request_json)?;
-//!     let key = UserIdKey.key(&envelope)?;
-//!     let visits = store.update(&key, |attrs| {
+//! async fn visit(store: Arc<dyn PersistenceAdapter>, user: &str) -> persistence_core::Result<u64> {
+//!     store.update(user, |attrs| {
 //!         let n = attrs.get("visits").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
 //!         attrs.insert("visits".into(), n.into());
 //!         n
-//!     }).await?;
-//!     Ok(visits)
+//!     }).await
 //! }
 //! # fn main() {}
 //! ```
@@ -35,7 +27,7 @@
 //! [`PersistenceAdapter::entries`]), deletes conditionally ([`PersistenceAdapter::delete_if`]),
 //! and lets attributes expire ([`Expiry`]).
 //!
-//! Stored values are kept exactly ([`exact`]): a skill sees plain JSON, and every attribute it
+//! Stored values are kept exactly ([`exact`]): a program sees plain JSON, and every attribute it
 //! leaves as it was is written back exactly as it was stored (a 28-digit Python `Decimal`, an
 //! integer past 2^64, a DynamoDB string or number set), without turning on `serde_json`
 //! features that would change how the rest of the program parses JSON ([`number`]).
@@ -50,7 +42,6 @@ pub mod clock;
 mod error;
 pub mod exact;
 mod key;
-mod keygen;
 pub mod limits;
 pub mod merge;
 pub mod number;
@@ -68,10 +59,6 @@ pub use attributes::{Attributes, json_type_name};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use key::{MAX_KEY_BYTES, RedactedKey, validate_key};
-pub use keygen::{
-    BoxKeyGenerator, DEVICE_ID_FIELD, DeviceIdKey, KeyGenerator, KeySource, PersonIdKey,
-    USER_ID_FIELD, UserIdKey, envelope,
-};
 pub use scrub::ScrubbedError;
 pub use token::{RECENT_TOKENS, is_unique_token, remember_token, unique_token, write_token};
 

@@ -100,8 +100,9 @@ pub mod prelude {
     pub use crate::envelope::{Request, RequestEnvelope};
     pub use crate::response::Response;
     pub use crate::{
-        Attributes, DeviceIdKey, HandlerError, IntoResponse, PersistenceAdapter, PersonIdKey,
-        Reply, SaveMode, Skill, SkillBuilder, SkillError, Turn, TurnResult, UserIdKey,
+        Attributes, BuildError, DeviceIdKey, HandlerError, IntoResponse, PersistenceAdapter,
+        PersonIdKey, Reply, SaveMode, Skill, SkillBuilder, SkillError, Turn, TurnResult,
+        UserIdKey,
     };
 
     #[cfg(feature = "dynamodb")]

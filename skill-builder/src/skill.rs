@@ -71,6 +71,7 @@ pub struct SkillBuilder {
     merge_on_conflict: bool,
     carry_bytes: Option<usize>,
     prefetch: bool,
+    key_from_interceptor: bool,
     handler_runs: u32,
     router: Router,
     replaced: Vec<Route>,
@@ -105,6 +106,7 @@ impl SkillBuilder {
             merge_on_conflict: true,
             carry_bytes: Some(carry::DEFAULT_MAX_CARRY_BYTES),
             prefetch: true,
+            key_from_interceptor: false,
             handler_runs: DEFAULT_HANDLER_RUNS,
             router: Router::default(),
             replaced: Vec::new(),
@@ -168,6 +170,15 @@ impl SkillBuilder {
     /// them).
     pub fn with_prefetch(mut self, on: bool) -> Self {
         self.prefetch = on;
+        self
+    }
+
+    /// Declares that a `before` interceptor keys the persistent attributes
+    /// ([`Turn::use_persistence_key`], e.g. by a linked account found by an async lookup): no
+    /// read is started for the key generator's key, and the read starts as soon as the
+    /// interceptor sets the key.
+    pub fn keyed_by_interceptor(mut self) -> Self {
+        self.key_from_interceptor = true;
         self
     }
 
@@ -338,6 +349,7 @@ impl SkillBuilder {
                     key_generator: self.key_generator,
                     prefetch: self.prefetch,
                     merge_on_conflict: self.merge_on_conflict,
+                    key_from_interceptor: self.key_from_interceptor,
                 }),
                 carry_bytes: self.carry_bytes,
                 handler_runs: self.handler_runs,

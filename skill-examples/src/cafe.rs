@@ -14,7 +14,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use persistence_memory::MemoryAdapter;
-//! use skill_builder::testkit::Conversation;
+//! use skill_testkit::Conversation;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let skill = skill_examples::cafe::skill(Arc::new(MemoryAdapter::new()));
@@ -70,9 +70,10 @@ pub struct UsualOrder {
     pub size: Option<String>,
 }
 
-/// The skill, keeping the usual orders in `adapter`.
-pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Skill {
-    builder(adapter).build()
+/// The skill, keeping the usual orders in `adapter`. For tests and local runs: it answers requests for any skill ID (a
+/// deployed skill builds [`builder`] with its ID).
+pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Result<Skill, BuildError> {
+    builder(adapter).skip_skill_id_check_for_local_testing().build()
 }
 
 /// The skill's builder, to add a skill ID or more before building.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use persistence_core::PersistenceAdapter;
 use skill_builder::envelope::SessionEndedReason;
-use skill_builder::testkit::{Conversation, Exchange};
+use skill_testkit::{Conversation, Exchange};
 use skill_builder::{Skill, SkillBuilder, SkillError};
 
 /// What a typed line means to the skill: the request Alexa would send for it.
@@ -470,12 +470,19 @@ pub async fn run_cli(app: App) -> ExitCode {
         }
     };
     let mut builder = (app.builder)(adapter.clone());
-    if let Ok(id) = std::env::var("ALEXA_SKILL_ID")
-        && !id.trim().is_empty()
-    {
-        builder = builder.with_skill_id(id.trim());
+    let skill_id_set = std::env::var(skill_builder::skill::SKILL_ID_VAR).is_ok_and(|v| !v.trim().is_empty());
+    if matches!(mode, Mode::Script | Mode::Interactive) && !skill_id_set {
+        // Scripted and typed conversations stay on this machine: no other skill can reach
+        // them. Served over HTTP or Lambda, the skill ID is required (ALEXA_SKILL_ID).
+        builder = builder.skip_skill_id_check_for_local_testing();
     }
-    let skill = builder.build();
+    let skill = match builder.build() {
+        Ok(skill) => skill,
+        Err(e) => {
+            eprintln!("{}: {e}", app.name);
+            return ExitCode::FAILURE;
+        }
+    };
     if !matches!(mode, Mode::Script) {
         eprintln!(
             "{}: persistent attributes in {}",
@@ -565,7 +572,7 @@ async fn serve_http(
 
 #[cfg(feature = "lambda")]
 async fn serve_lambda(skill: Skill) -> Result<(), Box<dyn std::error::Error>> {
-    skill_builder::lambda::run_lambda(skill)
+    skill_builder::lambda::run(skill)
         .await
         .map_err(|e| e as Box<dyn std::error::Error>)
 }
@@ -579,19 +586,16 @@ async fn serve_lambda(_: Skill) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    // lambda_runtime logs each raw event at TRACE, access tokens and user IDs included: that
-    // one line stays off whatever RUST_LOG says (the ha-relay crate's binary does the same).
-    if let Ok(directive) = "lambda_runtime::layers::api_response=debug".parse() {
-        filter = filter.add_directive(directive);
+    // Text on a terminal, JSON when Lambda asks for it (AWS_LAMBDA_LOG_FORMAT), never
+    // lambda_runtime's raw-event line; warnings and errors unless RUST_LOG or
+    // AWS_LAMBDA_LOG_LEVEL say otherwise.
+    let mut settings = skill_builder::logging::Settings::from_env();
+    if std::env::var_os("RUST_LOG").is_none() && std::env::var_os("AWS_LAMBDA_LOG_LEVEL").is_none() {
+        settings.filter = "warn".into();
     }
-    // A second initialisation (never done here) would fail harmlessly.
-    // No colour codes where nobody reads a terminal (CloudWatch keeps them verbatim).
-    use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(io::stderr().is_terminal())
-        .with_writer(io::stderr)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(skill_builder::logging::layer(&settings))
         .try_init();
 }

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use skill_builder::testkit::Conversation;
+use skill_testkit::Conversation;
 use skill_builder::{MemoryAdapter, envelope::Request};
 use skill_examples::account_linking::{ProfileClient, builder, linked_key};
 
@@ -54,7 +54,10 @@ async fn provider() -> (String, Arc<Mutex<Vec<String>>>) {
 async fn a_linked_user_is_greeted_by_name_and_remembered_by_their_linked_account() {
     let (url, seen) = provider().await;
     let store = MemoryAdapter::new();
-    let skill = builder(Arc::new(store.clone()), ProfileClient::new(url).unwrap()).build();
+    let skill = builder(Arc::new(store.clone()), ProfileClient::new(url).unwrap())
+        .skip_skill_id_check_for_local_testing()
+        .build()
+        .unwrap();
 
     let mut talk = Conversation::new(&skill)
         .user("amzn1.ask.account.FIRSTENABLEMENT")
@@ -97,7 +100,10 @@ async fn a_linked_user_is_greeted_by_name_and_remembered_by_their_linked_account
 async fn without_a_linked_account_the_skill_sends_the_link_account_card() {
     let (url, seen) = provider().await;
     let store = MemoryAdapter::new();
-    let skill = builder(Arc::new(store.clone()), ProfileClient::new(url).unwrap()).build();
+    let skill = builder(Arc::new(store.clone()), ProfileClient::new(url).unwrap())
+        .skip_skill_id_check_for_local_testing()
+        .build()
+        .unwrap();
     let mut talk = Conversation::new(&skill).user("amzn1.ask.account.NOTLINKED");
     let turn = talk.launch().await.unwrap();
     assert!(
@@ -124,7 +130,9 @@ async fn an_expired_token_asks_to_link_again_and_a_provider_down_is_an_apology()
         Arc::new(MemoryAdapter::new()),
         ProfileClient::new(url).unwrap(),
     )
-    .build();
+    .skip_skill_id_check_for_local_testing()
+    .build()
+    .unwrap();
     let mut talk = Conversation::new(&skill).access_token(EXPIRED);
     let turn = talk.launch().await.unwrap();
     assert!(turn.speech().contains("expired"), "{}", turn.speech());
@@ -141,7 +149,9 @@ async fn an_expired_token_asks_to_link_again_and_a_provider_down_is_an_apology()
         Arc::new(MemoryAdapter::new()),
         ProfileClient::new(dead).unwrap(),
     )
-    .build();
+    .skip_skill_id_check_for_local_testing()
+    .build()
+    .unwrap();
     let mut talk = Conversation::new(&skill).access_token(TOKEN);
     let turn = talk.launch().await.unwrap();
     assert!(
@@ -158,7 +168,9 @@ async fn the_account_linked_event_is_answered_quietly() {
         Arc::new(MemoryAdapter::new()),
         ProfileClient::new(url).unwrap(),
     )
-    .build();
+    .skip_skill_id_check_for_local_testing()
+    .build()
+    .unwrap();
     let mut talk = Conversation::new(&skill).access_token(TOKEN);
     let event = Request::SkillAccountLinked(Default::default());
     let out = talk.send_event(event).await.unwrap();

@@ -13,7 +13,17 @@ use persistence_core::PersistenceAdapter;
 use persistence_memory::MemoryAdapter;
 use serde_json::Value;
 use skill_builder::SkillError;
-use skill_builder::lambda::{Context, LambdaEvent, handle_event};
+use skill_builder::lambda::{Context, LambdaEvent};
+use tower_service::Service;
+
+/// What `lambda_runtime::run(skill)` does with each event.
+async fn handle_event(
+    skill: &skill_builder::Skill,
+    event: LambdaEvent<Value>,
+) -> Result<skill_builder::ResponseEnvelope, SkillError> {
+    let envelope = serde_json::from_value(event.payload).map_err(SkillError::InvalidEnvelope)?;
+    skill.clone().call(LambdaEvent::new(envelope, event.context)).await
+}
 
 /// The skill ID in the request files (and what the end-to-end test sets as ALEXA_SKILL_ID).
 const SKILL_ID: &str = "amzn1.ask.skill.7c0ffee0-cafe-4e2e-9a11-0000000cafe1";
@@ -30,7 +40,8 @@ async fn two_sessions_of_one_user_through_the_lambda_handler_remember_the_usual(
     let store = Arc::new(MemoryAdapter::new());
     let skill = skill_examples::cafe::builder(store.clone())
         .with_skill_id(SKILL_ID)
-        .build();
+        .build()
+        .unwrap();
     let mut user = None;
     for (file, speech, ends) in [
         (
@@ -79,7 +90,8 @@ async fn a_request_for_another_skill_is_refused() {
     let store: Arc<dyn PersistenceAdapter> = Arc::new(MemoryAdapter::new());
     let skill = skill_examples::cafe::builder(store)
         .with_skill_id(SKILL_ID)
-        .build();
+        .build()
+        .unwrap();
     let event = LambdaEvent::new(request("9-other-skill-launch.json"), Context::default());
     match handle_event(&skill, event).await {
         Err(SkillError::SkillIdMismatch { expected, .. }) => assert_eq!(expected, SKILL_ID),

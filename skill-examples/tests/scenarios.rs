@@ -8,7 +8,7 @@ use persistence_core::{
     Version, async_trait,
 };
 use persistence_memory::MemoryAdapter;
-use skill_builder::testkit::Conversation;
+use skill_testkit::Conversation;
 use skill_examples::{cafe, cat_facts, scenarios};
 
 fn memory() -> (MemoryAdapter, Arc<dyn PersistenceAdapter>) {
@@ -142,7 +142,7 @@ impl PersistenceAdapter for Counting {
 #[tokio::test]
 async fn cat_facts_writes_only_on_turns_that_change_something() {
     let store = Arc::new(Counting::default());
-    let skill = cat_facts::skill(store.clone());
+    let skill = cat_facts::skill(store.clone()).unwrap();
     let mut c = Conversation::new(&skill);
     let saves = || store.saves.load(Ordering::SeqCst);
 
@@ -175,7 +175,7 @@ async fn cat_facts_writes_only_on_turns_that_change_something() {
 #[tokio::test]
 async fn cafe_usual_reads_once_and_never_writes() {
     let store = Arc::new(Counting::default());
-    let skill = cafe::skill(store.clone());
+    let skill = cafe::skill(store.clone()).unwrap();
     let mut c = Conversation::new(&skill);
     c.launch().await.unwrap();
     assert_eq!(
@@ -201,7 +201,8 @@ async fn cafe_usual_reads_once_and_never_writes() {
 async fn skill_id_from_the_builder_is_enforced() {
     let skill = cafe::builder(memory().1)
         .with_skill_id("amzn1.ask.skill.cafe")
-        .build();
+        .build()
+        .unwrap();
     let mut mine = Conversation::new(&skill);
     assert!(mine.launch().await.is_ok());
     let mut theirs = Conversation::new(&skill).application_id("amzn1.ask.skill.other");

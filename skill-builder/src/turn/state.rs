@@ -23,6 +23,9 @@ pub(crate) struct TurnConfig {
     pub(crate) key_generator: Arc<dyn KeyGenerator>,
     pub(crate) prefetch: bool,
     pub(crate) merge_on_conflict: bool,
+    /// The key comes from a `before` interceptor (`use_persistence_key`): nothing is read for
+    /// the key generator's key.
+    pub(crate) key_from_interceptor: bool,
 }
 
 /// Which attributes: the user's persistent ones, or the session's.
@@ -221,6 +224,9 @@ impl TurnShared {
         };
         let mut st = self.lock();
         if !matches!(st.persistent, Persistent::Unloaded) || st.prefetch.is_some() {
+            return;
+        }
+        if st.key_override.is_none() && self.config.key_from_interceptor {
             return;
         }
         let Ok(key) = Self::key_of(&self.envelope, &self.config, &st) else {
