@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use persistence_core::exact::ExactValue;
 use persistence_core::number::{Decimal, json_number};
 use persistence_core::{Attributes, MAX_KEY_BYTES, validate_key};
-use skill_builder::{DeviceIdKey, KeyGenerator, PersonIdKey, SkillError, UserIdKey};
 use persistence_dynamodb::{attributes_from_dynamodb, attributes_to_dynamodb};
+use skill_builder::{DeviceIdKey, KeyGenerator, PersonIdKey, SkillError, UserIdKey};
 
 /// Envelope parsing and key generation: any input parses or is refused; a parsed envelope gives
 /// each key generator either a non-empty key or [`SkillError::MissingKeySource`]; printing it

@@ -30,7 +30,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-
     /// The key is empty, too long or has control characters; refused before any I/O.
     #[error("invalid persistence key {key}: {reason}")]
     InvalidKey {

@@ -101,8 +101,7 @@ pub mod prelude {
     pub use crate::response::Response;
     pub use crate::{
         Attributes, BuildError, DeviceIdKey, HandlerError, IntoResponse, PersistenceAdapter,
-        PersonIdKey, Reply, SaveMode, Skill, SkillBuilder, SkillError, Turn, TurnResult,
-        UserIdKey,
+        PersonIdKey, Reply, SaveMode, Skill, SkillBuilder, SkillError, Turn, TurnResult, UserIdKey,
     };
 
     #[cfg(feature = "dynamodb")]

@@ -73,7 +73,9 @@ pub struct UsualOrder {
 /// The skill, keeping the usual orders in `adapter`. For tests and local runs: it answers requests for any skill ID (a
 /// deployed skill builds [`builder`] with its ID).
 pub fn skill(adapter: Arc<dyn PersistenceAdapter>) -> Result<Skill, BuildError> {
-    builder(adapter).skip_skill_id_check_for_local_testing().build()
+    builder(adapter)
+        .skip_skill_id_check_for_local_testing()
+        .build()
 }
 
 /// The skill's builder, to add a skill ID or more before building.

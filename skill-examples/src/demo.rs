@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use persistence_core::PersistenceAdapter;
 use skill_builder::envelope::SessionEndedReason;
-use skill_testkit::{Conversation, Exchange};
 use skill_builder::{Skill, SkillBuilder, SkillError};
+use skill_testkit::{Conversation, Exchange};
 
 /// What a typed line means to the skill: the request Alexa would send for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -470,7 +470,8 @@ pub async fn run_cli(app: App) -> ExitCode {
         }
     };
     let mut builder = (app.builder)(adapter.clone());
-    let skill_id_set = std::env::var(skill_builder::skill::SKILL_ID_VAR).is_ok_and(|v| !v.trim().is_empty());
+    let skill_id_set =
+        std::env::var(skill_builder::skill::SKILL_ID_VAR).is_ok_and(|v| !v.trim().is_empty());
     if matches!(mode, Mode::Script | Mode::Interactive) && !skill_id_set {
         // Scripted and typed conversations stay on this machine: no other skill can reach
         // them. Served over HTTP or Lambda, the skill ID is required (ALEXA_SKILL_ID).
@@ -590,7 +591,8 @@ fn init_tracing() {
     // lambda_runtime's raw-event line; warnings and errors unless RUST_LOG or
     // AWS_LAMBDA_LOG_LEVEL say otherwise.
     let mut settings = skill_builder::logging::Settings::from_env();
-    if std::env::var_os("RUST_LOG").is_none() && std::env::var_os("AWS_LAMBDA_LOG_LEVEL").is_none() {
+    if std::env::var_os("RUST_LOG").is_none() && std::env::var_os("AWS_LAMBDA_LOG_LEVEL").is_none()
+    {
         settings.filter = "warn".into();
     }
     use tracing_subscriber::layer::SubscriberExt;

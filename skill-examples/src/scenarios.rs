@@ -23,8 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use persistence_core::PersistenceAdapter;
 use serde_json::{Value, json};
-use skill_builder::{BuildError, Skill, SkillError};
 use skill_builder::envelope::SessionEndedReason;
+use skill_builder::{BuildError, Skill, SkillError};
 use skill_testkit::{Conversation, Exchange};
 
 use crate::cat_facts::FACTS;
@@ -179,8 +179,7 @@ pub async fn cat_facts_conversation(
         false,
     )?;
     ctx.eq("reprompt", t.reprompt(), cat_facts::REPROMPT)?;
-    ctx.stored(&c, Some(json!({"visits": 1})))
-        .await?;
+    ctx.stored(&c, Some(json!({"visits": 1}))).await?;
 
     ctx.at("turn 2: \"yes\"");
     let t = ctx.ok(c.intent("AMAZON.YesIntent").send().await)?;
@@ -403,8 +402,7 @@ pub async fn cat_facts_one_shot_and_separate_users(
         "Welcome to Cat Facts! I know ten facts about cats. Would you like to hear one?",
         false,
     )?;
-    ctx.stored(&b, Some(json!({"visits": 1})))
-        .await?;
+    ctx.stored(&b, Some(json!({"visits": 1}))).await?;
     ctx.stored(&a, Some(json!({"facts_index": 4, "visits": 1})))
         .await?;
 

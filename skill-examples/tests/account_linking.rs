@@ -10,9 +10,9 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use skill_testkit::Conversation;
 use skill_builder::{MemoryAdapter, envelope::Request};
 use skill_examples::account_linking::{ProfileClient, builder, linked_key};
+use skill_testkit::Conversation;
 
 const TOKEN: &str = "Atza|linked-token-for-ada";
 const EXPIRED: &str = "Atza|expired-token";

@@ -420,7 +420,10 @@ fn in_lambda_the_binaries_serve_lambda_without_a_flag() {
     // Lambda passes no arguments. With memory asked for explicitly, the binary goes on to the
     // Lambda front (instead of the scripted demo); which stops at once here, because the
     // function name Lambda also sets is missing (or, without the feature, says so).
-    let skill_id = ("ALEXA_SKILL_ID", "amzn1.ask.skill.7c0ffee0-cafe-4e2e-9a11-0000000cafe1");
+    let skill_id = (
+        "ALEXA_SKILL_ID",
+        "amzn1.ask.skill.7c0ffee0-cafe-4e2e-9a11-0000000cafe1",
+    );
     // Served by Lambda, a skill without its ID refuses to start, saying how to set it.
     let out = run(
         env!("CARGO_BIN_EXE_cafe"),
@@ -430,7 +433,10 @@ fn in_lambda_the_binaries_serve_lambda_without_a_flag() {
     );
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("ALEXA_SKILL_ID") && stderr.contains("ALEXA_SKIP_SKILL_ID_CHECK"), "{stderr}");
+    assert!(
+        stderr.contains("ALEXA_SKILL_ID") && stderr.contains("ALEXA_SKIP_SKILL_ID_CHECK"),
+        "{stderr}"
+    );
     let out = run(
         env!("CARGO_BIN_EXE_cafe"),
         &[],

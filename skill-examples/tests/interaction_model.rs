@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use persistence_memory::MemoryAdapter;
-use skill_builder::Route;
 use serde_json::{Value, json};
+use skill_builder::Route;
 use skill_builder::envelope::RequestEnvelope;
 use skill_builder::{Skill, TurnTrace};
 use skill_examples::demo::App;

@@ -22,7 +22,10 @@ async fn handle_event(
     event: LambdaEvent<Value>,
 ) -> Result<skill_builder::ResponseEnvelope, SkillError> {
     let envelope = serde_json::from_value(event.payload).map_err(SkillError::InvalidEnvelope)?;
-    skill.clone().call(LambdaEvent::new(envelope, event.context)).await
+    skill
+        .clone()
+        .call(LambdaEvent::new(envelope, event.context))
+        .await
 }
 
 /// The skill ID in the request files (and what the end-to-end test sets as ALEXA_SKILL_ID).

@@ -8,8 +8,8 @@ use persistence_core::{
     Version, async_trait,
 };
 use persistence_memory::MemoryAdapter;
-use skill_testkit::Conversation;
 use skill_examples::{cafe, cat_facts, scenarios};
+use skill_testkit::Conversation;
 
 fn memory() -> (MemoryAdapter, Arc<dyn PersistenceAdapter>) {
     let store = MemoryAdapter::new();

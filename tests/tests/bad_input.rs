@@ -4,35 +4,33 @@
 
 use std::sync::Arc;
 
-use persistence_core::{DeviceIdKey, Error, PersistenceAdapter, PersonIdKey, UserIdKey};
+use persistence_core::PersistenceAdapter;
 use persistence_memory::MemoryAdapter;
 use serde_json::{Value, json};
-use skill_builder::{SkillBuilder, SkillError, skill::Skill};
+use skill_builder::{
+    DeviceIdKey, HandlerError, KeyGenerator, PersonIdKey, Skill, SkillBuilder, SkillError, Turn,
+    UserIdKey,
+};
 
 /// A skill whose every request reads persistent attributes, with no exception handler, so
 /// errors come back as they are.
-fn skill(key: impl persistence_core::KeyGenerator + 'static) -> Skill {
+fn skill(key: impl KeyGenerator + 'static) -> Skill {
+    async fn visits(turn: Turn) -> Result<skill_builder::Reply, HandlerError> {
+        let visits = turn
+            .attributes()
+            .await?
+            .get_as::<u32>("visits")?
+            .unwrap_or(0);
+        Ok(turn.speak(format!("visit {visits}")))
+    }
     SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
         .with_persistence_adapter(Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>)
         .with_key_generator(key)
-        .add_request_handler_fn(
-            |_| true,
-            |input| {
-                Box::pin(async move {
-                    let visits = input
-                        .attributes_manager
-                        .persistent_attributes()
-                        .await?
-                        .get_as::<u32>("visits")?
-                        .unwrap_or(0);
-                    Ok(input
-                        .response_builder
-                        .speak(format!("visit {visits}"))
-                        .get_response())
-                })
-            },
-        )
+        .on_launch(visits)
+        .fallback(visits)
         .build()
+        .unwrap()
 }
 
 fn launch(context: Value) -> Value {
@@ -46,7 +44,7 @@ fn launch(context: Value) -> Value {
 
 fn missing_field(r: Result<impl std::fmt::Debug, SkillError>) -> &'static str {
     match r {
-        Err(SkillError::Persistence(Error::MissingKeySource { field })) => field,
+        Err(SkillError::MissingKeySource { field }) => field,
         other => panic!("expected a missing key source, got {other:?}"),
     }
 }

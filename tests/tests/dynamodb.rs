@@ -272,7 +272,10 @@ async fn numbers_python_skills_store_load_and_untouched_ones_are_written_back_un
     // The skill sees the nearest f64; the exact text is kept beside it.
     assert_eq!(got.attributes["third"], json!(2.0 / 3.0));
     let exact = |name: &str| got.attributes.exact(name).map(|v| v.to_json_text());
-    assert_eq!(exact("third").as_deref(), Some("0.6666666666666666666666666667"));
+    assert_eq!(
+        exact("third").as_deref(),
+        Some("0.6666666666666666666666666667")
+    );
     assert_eq!(exact("big").as_deref(), Some("1180591620717411303424"));
     assert_eq!(
         exact("negative_big").as_deref(),
@@ -303,7 +306,10 @@ async fn numbers_python_skills_store_load_and_untouched_ones_are_written_back_un
     }
     assert_eq!(c["visits"], AttributeValue::N("2".into()));
     // The set Python wrote is still a number set, with its exact members.
-    assert_eq!(c["scores"], b["scores"], "the number set changed type or text");
+    assert_eq!(
+        c["scores"], b["scores"],
+        "the number set changed type or text"
+    );
     // And they read back identically.
     assert_eq!(a.get("py").await.unwrap().unwrap().attributes, changed);
 }

@@ -126,7 +126,8 @@ async fn skills_never_log_ids_or_tokens() {
     const APP: &str = "amzn1.ask.skill.cafe-redaction";
     let skill = skill_examples::cafe::builder(store)
         .with_skill_id(APP)
-        .build();
+        .build()
+        .unwrap();
     let envelope = |request: serde_json::Value| {
         json!({
             "version": "1.0",

@@ -1,384 +1,245 @@
-//! Two devices of one user in overlapping turns, through the skill builder's attributes manager,
-//! on every backend: different attributes merge, the same attribute is a conflict the turn can
-//! finish (reload, update), a delete is never undone by a stale turn.
+//! Two devices of one user in overlapping turns, through the skill builder's turn state, on
+//! every backend (memory, SQLite; DynamoDB and S3 on LocalStack): different attributes merge;
+//! the same attribute changed on both sides (even to the same value) is never merged silently,
+//! and the second turn's handler runs again on the fresh data, so both count; a delete is never
+//! undone by a stale turn, and a delete after reading nothing deletes nothing; a turn that only
+//! reads writes nothing. Sessions carry their copy of the attributes between turns, so the
+//! copies are exercised too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
-use persistence_core::{Attributes, Error, PersistenceAdapter, SaveMode, UserIdKey, conformance};
+use persistence_core::{Attributes, PersistenceAdapter, SaveMode, conformance};
 use persistence_integration_tests::{dynamodb_adapter, s3_adapter};
 use persistence_memory::MemoryAdapter;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use skill_builder::HandlerInput;
-use skill_builder::envelope::RequestEnvelope;
+use skill_builder::{HandlerError, Skill, SkillBuilder, Turn, TurnResult};
+use skill_testkit::Conversation;
+use tokio::sync::Barrier;
 
 fn attrs(v: serde_json::Value) -> Attributes {
     Attributes::try_from(v).unwrap()
 }
 
-/// One device's turn for `user`.
-fn turn(store: &Arc<dyn PersistenceAdapter>, user: &str) -> HandlerInput {
-    let envelope: RequestEnvelope = serde_json::from_value(json!({
-        "version": "1.0",
-        "context": {"System": {"user": {"userId": user}}},
-        "request": {"type": "LaunchRequest", "requestId": "r"}
-    }))
-    .unwrap();
-    HandlerInput::new(envelope).with_persistence(store.clone(), UserIdKey)
+#[derive(Default, Serialize, Deserialize)]
+struct Profile {
+    streak: u32,
+    usual: Option<String>,
+    visits: u32,
+}
+
+/// The barrier a turn waits at after reading (only on its handler's first run), so that two
+/// turns read before either saves.
+#[derive(Clone)]
+struct Meet(Arc<Barrier>);
+
+async fn meet(turn: &Turn) {
+    // A handler that runs again (after a conflict) does not wait a second time.
+    if turn.extension::<Ran>().is_some() {
+        return;
+    }
+    if let Some(Meet(b)) = turn.extension::<Meet>() {
+        turn.insert_extension(Ran);
+        b.wait().await;
+    }
+}
+
+#[derive(Clone)]
+struct Ran;
+
+async fn streak(turn: Turn) -> TurnResult {
+    turn.state::<Profile>().await?.streak += 1;
+    meet(&turn).await;
+    Ok(turn.speak("streak").end_session())
+}
+
+async fn usual(turn: Turn) -> TurnResult {
+    turn.state::<Profile>().await?.usual = Some("latte".into());
+    meet(&turn).await;
+    Ok(turn.speak("usual").end_session())
+}
+
+async fn visit(turn: Turn) -> TurnResult {
+    let mut p = turn.state::<Profile>().await?;
+    p.visits += 1;
+    let n = p.visits;
+    drop(p);
+    meet(&turn).await;
+    Ok(turn.speak(format!("visit {n}")).end_session())
+}
+
+async fn reset(turn: Turn) -> TurnResult {
+    turn.delete_persistent_attributes().await?;
+    meet(&turn).await;
+    Ok(turn.speak("reset").end_session())
+}
+
+async fn status(turn: Turn) -> TurnResult {
+    let p = turn.state::<Profile>().await?;
+    Ok(turn
+        .speak(format!("{} {}", p.visits, p.streak))
+        .reprompt("?"))
+}
+
+fn skill(store: Arc<dyn PersistenceAdapter>, barrier: Option<Arc<Barrier>>) -> Skill {
+    SkillBuilder::new()
+        .skip_skill_id_check_for_local_testing()
+        .with_persistence_adapter(store)
+        .before(move |turn: Turn| {
+            let barrier = barrier.clone();
+            async move {
+                // Only the turns asked to wait (by slot `meet`) and only their first run.
+                if turn.slot_value("meet").is_some()
+                    && turn.extension::<Ran>().is_none()
+                    && let Some(b) = barrier
+                {
+                    turn.insert_extension(Meet(b));
+                }
+                Ok::<_, HandlerError>(())
+            }
+        })
+        .on_launch(visit)
+        .on_intent("VisitIntent", visit)
+        .on_intent("StreakIntent", streak)
+        .on_intent("UsualIntent", usual)
+        .on_intent("ResetIntent", reset)
+        .on_intent("StatusIntent", status)
+        .build()
+        .unwrap()
+}
+
+/// Two devices of `user` send `a` and `b` at once (each reads before either saves).
+async fn at_once(
+    store: &Arc<dyn PersistenceAdapter>,
+    user: &str,
+    a: &str,
+    b: &str,
+) -> (String, String) {
+    let barrier = Arc::new(Barrier::new(2));
+    let skill = skill(store.clone(), Some(barrier));
+    let mut kitchen = Conversation::new(&skill).user(user).device("kitchen");
+    let mut car = Conversation::new(&skill).user(user).device("car");
+    let (x, y) = tokio::join!(
+        kitchen.intent(a).slot("meet", "1").send(),
+        car.intent(b).slot("meet", "1").send()
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    (x.speech().to_owned(), y.speech().to_owned())
 }
 
 async fn stored(store: &Arc<dyn PersistenceAdapter>, user: &str) -> Option<Attributes> {
     store.get(user).await.unwrap().map(|s| s.attributes)
 }
 
-async fn different_attributes_both_keep_their_change(store: Arc<dyn PersistenceAdapter>) {
+async fn two_devices(store: Arc<dyn PersistenceAdapter>) {
+    let name = store.describe();
+    // Different attributes: both kept.
     let user = conformance::unique_key("two-devices");
     store
         .save(
             &user,
-            &attrs(json!({"streak": 3, "usual": "tea"})),
+            &attrs(json!({"streak": 3, "visits": 0})),
             SaveMode::Overwrite,
         )
         .await
         .unwrap();
-    let mut kitchen = turn(&store, &user);
-    let mut car = turn(&store, &user);
-    kitchen
-        .attributes_manager
-        .persistent_attributes()
-        .await
-        .unwrap();
-    car.attributes_manager
-        .persistent_attributes()
-        .await
-        .unwrap();
+    at_once(&store, &user, "StreakIntent", "UsualIntent").await;
+    let got = stored(&store, &user).await.unwrap();
+    assert_eq!(
+        (got["streak"].clone(), got["usual"].clone()),
+        (json!(4), json!("latte")),
+        "[{name}]"
+    );
 
-    // The car saves the usual order first...
-    car.attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("usual", "latte")
-        .unwrap();
-    assert!(
-        car.attributes_manager
-            .save_persistent_attributes()
-            .await
-            .unwrap()
-    );
-    // ...then the kitchen, which read before that, saves the streak: merged, not refused.
-    kitchen
-        .attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("streak", &4)
-        .unwrap();
-    let wrote = kitchen
-        .attributes_manager
-        .save_persistent_attributes()
-        .await
-        .unwrap_or_else(|e| panic!("[{}] disjoint changes did not merge: {e}", store.describe()));
-    assert!(wrote);
-    let want = attrs(json!({"streak": 4, "usual": "latte"}));
-    assert_eq!(
-        stored(&store, &user).await,
-        Some(want.clone()),
-        "[{}]",
-        store.describe()
-    );
-    // The kitchen's turn now sees the merged attributes, and a further save is conditional on
-    // the merged version.
-    assert_eq!(
-        kitchen
-            .attributes_manager
-            .persistent_attributes()
-            .await
-            .unwrap(),
-        &want
-    );
-    kitchen
-        .attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("visits", &1)
-        .unwrap();
-    assert!(
-        kitchen
-            .attributes_manager
-            .save_persistent_attributes()
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        stored(&store, &user).await.unwrap()["visits"],
-        json!(1),
-        "[{}]",
-        store.describe()
-    );
-}
-
-async fn both_create_at_once_and_both_keep_their_change(store: Arc<dyn PersistenceAdapter>) {
-    let user = conformance::unique_key("two-new");
-    let mut a = turn(&store, &user);
-    let mut b = turn(&store, &user);
-    a.attributes_manager.persistent_attributes().await.unwrap();
-    b.attributes_manager.persistent_attributes().await.unwrap();
-    b.attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("language", "de")
-        .unwrap();
-    b.attributes_manager
-        .save_persistent_attributes()
-        .await
-        .unwrap();
-    a.attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("visits", &1)
-        .unwrap();
-    a.attributes_manager
-        .save_persistent_attributes()
-        .await
-        .unwrap();
-    assert_eq!(
-        stored(&store, &user).await,
-        Some(attrs(json!({"language": "de", "visits": 1}))),
-        "[{}]",
-        store.describe()
-    );
-}
-
-async fn the_same_attribute_is_a_conflict_the_turn_can_finish(store: Arc<dyn PersistenceAdapter>) {
+    // The same attribute, the same new value on both sides (3 -> 4 twice): both visits count.
     let user = conformance::unique_key("same-attribute");
     store
-        .save(&user, &attrs(json!({"credits": 10})), SaveMode::Overwrite)
+        .save(&user, &attrs(json!({"visits": 3})), SaveMode::Overwrite)
         .await
         .unwrap();
-    let mut a = turn(&store, &user);
-    let mut b = turn(&store, &user);
-    a.attributes_manager.persistent_attributes().await.unwrap();
-    b.attributes_manager.persistent_attributes().await.unwrap();
-    b.attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("credits", &15)
-        .unwrap();
-    b.attributes_manager
-        .save_persistent_attributes()
-        .await
-        .unwrap();
-    a.attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("credits", &11)
-        .unwrap();
-    let e = a
-        .attributes_manager
-        .save_persistent_attributes()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, Error::Conflict { .. }),
-        "[{}] {e:?}",
-        store.describe()
-    );
-    assert!(
-        e.to_string().contains("credits"),
-        "names the attribute: {e}"
-    );
+    let (x, y) = at_once(&store, &user, "VisitIntent", "VisitIntent").await;
+    let mut heard = [x, y];
+    heard.sort();
+    assert_eq!(heard, ["visit 4", "visit 5"], "[{name}]");
     assert_eq!(
-        stored(&store, &user).await.unwrap()["credits"],
-        15,
-        "nothing overwritten"
-    );
-    // Saving again without looking is still refused (the loaded copy stayed stale).
-    assert!(
-        a.attributes_manager
-            .save_persistent_attributes()
-            .await
-            .is_err()
+        stored(&store, &user).await.unwrap()["visits"],
+        5,
+        "[{name}]"
     );
 
-    // The turn finishes: reload shows the other device's value...
-    let fresh = a
-        .attributes_manager
-        .reload_persistent_attributes()
-        .await
-        .unwrap();
-    assert_eq!(fresh["credits"], 15);
-    assert!(!a.attributes_manager.persistent_attributes_changed());
-    // ...and an update applies the change to fresh data, whoever writes meanwhile.
-    let now = a
-        .attributes_manager
-        .update_persistent_attributes(|attrs| {
-            let c = attrs.get("credits").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
-            attrs.insert("credits".into(), json!(c));
-            c
-        })
-        .await
-        .unwrap();
-    assert_eq!(now, 16);
+    // Two first visits at once (both create {"visits": 1}): both count.
+    let user = conformance::unique_key("first-visits");
+    at_once(&store, &user, "VisitIntent", "VisitIntent").await;
     assert_eq!(
-        stored(&store, &user).await.unwrap()["credits"],
-        16,
-        "[{}]",
-        store.describe()
+        stored(&store, &user).await.unwrap()["visits"],
+        2,
+        "[{name}]"
     );
-    assert_eq!(
-        a.attributes_manager.persistent_attributes().await.unwrap()["credits"],
-        16
-    );
-}
 
-async fn a_delete_is_never_undone_by_a_stale_turn(store: Arc<dyn PersistenceAdapter>) {
-    let user = conformance::unique_key("start-over");
+    // A reset and a stale turn: the reset is not undone (nothing the user discarded comes back).
+    let user = conformance::unique_key("reset");
     store
         .save(
             &user,
-            &attrs(json!({"level": 9, "coins": 300})),
+            &attrs(json!({"streak": 9, "usual": "tea", "visits": 7})),
             SaveMode::Overwrite,
         )
         .await
         .unwrap();
-    let mut stale = turn(&store, &user);
-    stale
-        .attributes_manager
-        .persistent_attributes()
-        .await
-        .unwrap();
-    // "Start over" on another device.
-    let mut other = turn(&store, &user);
-    other
-        .attributes_manager
-        .persistent_attributes()
-        .await
-        .unwrap();
-    other
-        .attributes_manager
-        .delete_persistent_attributes()
-        .await
-        .unwrap();
-    assert_eq!(stored(&store, &user).await, None);
-    // The stale turn changes an attribute the other never touched: still refused.
-    stale
-        .attributes_manager
-        .persistent_attributes_mut()
-        .await
-        .unwrap()
-        .set("last_seen", "today")
-        .unwrap();
-    let e = stale
-        .attributes_manager
-        .save_persistent_attributes()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, Error::Conflict { .. }),
-        "[{}] {e:?}",
-        store.describe()
-    );
-    assert_eq!(
-        stored(&store, &user).await,
-        None,
-        "[{}] data came back",
-        store.describe()
-    );
-}
-
-async fn a_delete_after_another_save_is_refused(store: Arc<dyn PersistenceAdapter>) {
-    let user = conformance::unique_key("delete-stale");
-    store
-        .save(&user, &attrs(json!({"n": 1})), SaveMode::Overwrite)
-        .await
-        .unwrap();
-    let mut a = turn(&store, &user);
-    a.attributes_manager.persistent_attributes().await.unwrap();
-    store
-        .save(&user, &attrs(json!({"n": 2})), SaveMode::Overwrite)
-        .await
-        .unwrap();
-    let e = a
-        .attributes_manager
-        .delete_persistent_attributes()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, Error::Conflict { .. }),
-        "[{}] {e:?}",
-        store.describe()
-    );
-    assert_eq!(stored(&store, &user).await, Some(attrs(json!({"n": 2}))));
-    // Not loaded: the delete is what the user asked for, whatever is stored.
-    let mut b = turn(&store, &user);
-    b.attributes_manager
-        .delete_persistent_attributes()
-        .await
-        .unwrap();
-    assert_eq!(stored(&store, &user).await, None);
-}
-
-macro_rules! turn_tests {
-    ($backend:ident, $make:expr) => {
-        mod $backend {
-            use super::*;
-
-            async fn adapter() -> Option<Arc<dyn PersistenceAdapter>> {
-                $make
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn different_attributes_both_keep_their_change() {
-                let Some(a) = adapter().await else { return };
-                super::different_attributes_both_keep_their_change(a).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn both_create_at_once_and_both_keep_their_change() {
-                let Some(a) = adapter().await else { return };
-                super::both_create_at_once_and_both_keep_their_change(a).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn the_same_attribute_is_a_conflict_the_turn_can_finish() {
-                let Some(a) = adapter().await else { return };
-                super::the_same_attribute_is_a_conflict_the_turn_can_finish(a).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_delete_is_never_undone_by_a_stale_turn() {
-                let Some(a) = adapter().await else { return };
-                super::a_delete_is_never_undone_by_a_stale_turn(a).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_delete_after_another_save_is_refused() {
-                let Some(a) = adapter().await else { return };
-                super::a_delete_after_another_save_is_refused(a).await;
-            }
+    at_once(&store, &user, "ResetIntent", "StreakIntent").await;
+    match stored(&store, &user).await {
+        None => {}
+        Some(a) => {
+            assert!(
+                a.get("usual").is_none() && a.get("visits").is_none(),
+                "[{name}] {a:?}"
+            );
+            assert_eq!(
+                a["streak"], 1,
+                "[{name}] the streak counted on the discarded 9"
+            );
         }
-    };
+    }
+
+    // A reset after reading nothing leaves what another device created meanwhile.
+    let user = conformance::unique_key("reset-nothing");
+    at_once(&store, &user, "ResetIntent", "StreakIntent").await;
+    let got = stored(&store, &user).await;
+    assert!(
+        got.as_ref().is_none_or(|a| a["streak"] == 1),
+        "[{name}] {got:?}"
+    );
+
+    // Reading never writes: a status turn for a new user stores nothing.
+    let user = conformance::unique_key("read-only");
+    let s = skill(store.clone(), None);
+    let mut c = Conversation::new(&s).user(&user);
+    assert_eq!(
+        c.intent("StatusIntent").send().await.unwrap().speech(),
+        "0 0"
+    );
+    assert!(
+        stored(&store, &user).await.is_none(),
+        "[{name}] a read stored defaults"
+    );
 }
 
-turn_tests!(
-    memory,
-    Some(Arc::new(MemoryAdapter::new()) as Arc<dyn PersistenceAdapter>)
-);
-turn_tests!(
-    dynamodb,
-    dynamodb_adapter("turns")
-        .await
-        .map(|a| Arc::new(a) as Arc<dyn PersistenceAdapter>)
-);
-turn_tests!(
-    s3,
-    s3_adapter("turns", Some("turns"))
-        .await
-        .map(|a| Arc::new(a) as Arc<dyn PersistenceAdapter>)
-);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_memory() {
+    two_devices(Arc::new(MemoryAdapter::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_dynamodb() {
+    if let Some(a) = dynamodb_adapter("turns").await {
+        two_devices(Arc::new(a)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_s3() {
+    if let Some(a) = s3_adapter("turns", Some("turns")).await {
+        two_devices(Arc::new(a)).await;
+    }
+}
