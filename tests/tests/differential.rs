@@ -17,12 +17,17 @@
 //!   changes one attribute and saves; our adapter reads back exactly that, and a save of ours
 //!   at the version read before the SDK's write is a conflict (no lost update in a mixed fleet).
 //!
-//! The generators (differential/generate.rs) cover string and number sets, Decimals of up to 38
-//! digits, integers past 2^64 (Python only: Node holds numbers as doubles, so the Node cases
-//! stay within 2^53 and 17 digits), empty strings, nulls, booleans, unicode keys and text,
-//! nesting to DynamoDB's limit, and the S3 path prefixes of issue 19 item 5. Fixed tests pin
-//! the facts the adapters rely on: each SDK's S3 object names per prefix and body format, its
-//! DynamoDB types, the nesting limit, maps near DynamoDB's 400 KB item limit.
+//! The generators (differential/generate.rs) cover string, number and binary sets and binary
+//! values (DynamoDB), Decimals of up to 38 digits, integers past 2^64 (Python only: Node holds
+//! numbers as doubles, so the Node cases stay within 2^53 and 17 digits), empty strings, nulls,
+//! booleans, unicode keys and text, nesting to DynamoDB's limit, and the S3 path prefixes of
+//! issue 19 item 5. Values are [`persistence_core::exact::ExactValue`]s throughout, so numbers
+//! keep their digits on the way to and from the SDKs; our side is checked exactly too: what our
+//! adapter reads is compared by its stored form (`Attributes::to_exact`: a set must be a set,
+//! bytes binary, a number its digits), and in (b) it writes attributes built from exact values
+//! (`Attributes::from_exact`). Fixed tests pin the facts the adapters rely on: each SDK's S3
+//! object names per prefix and body format, its DynamoDB types (and that our adapter writes
+//! each one back as stored), the nesting limit, maps near DynamoDB's 400 KB item limit.
 //!
 //! Running: `scripts/test.sh -p persistence-integration-tests --test differential` installs the
 //! SDKs (scripts/official-sdks.sh, cached outside the repo) and LocalStack, and exports where
