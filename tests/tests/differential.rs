@@ -446,3 +446,53 @@ fn python_s3_large_maps() {
 fn node_s3_large_maps() {
     facts::large_maps(Sdk::Node, Backend::S3);
 }
+
+/// The comparisons themselves (no emulator): each difference of type or digits the property
+/// tests rely on is reported.
+#[test]
+fn comparisons_keep_types_and_digits() {
+    use persistence_core::exact::{ExactNumber, ExactValue};
+    use tagged::{Cmp, decimal, diff, diff_ours, num, ss};
+    let py_ddb = Cmp::new(Sdk::Python, Backend::DynamoDb);
+    let py_s3 = Cmp::new(Sdk::Python, Backend::S3);
+    let node = Cmp::new(Sdk::Node, Backend::DynamoDb);
+    let d38 = "0.12345678901234567890123456789012345678";
+    let d38_other = "0.12345678901234567890123456789012345679";
+    // Digits: a Decimal is compared exactly, and by value.
+    assert!(diff(&decimal(d38), &decimal(d38_other), py_ddb).len() == 1);
+    assert!(diff(&decimal("1.50"), &decimal("15E-1"), py_ddb).is_empty());
+    assert!(
+        diff(
+            &num("18446744073709551617"),
+            &num("18446744073709551616"),
+            py_s3
+        )
+        .len()
+            == 1
+    );
+    // Types: a Decimal is not an int, a set is not a list, Python's 1 is not 1.0 (on S3).
+    assert!(diff(&decimal("1"), &num("1"), py_ddb).len() == 1);
+    let became = diff(
+        &ss(["a", "b"]),
+        &ExactValue::List(vec![tagged::s("b"), tagged::s("a")]),
+        py_ddb,
+    );
+    assert!(became.len() == 1 && became[0].set_became_list);
+    assert!(diff(&num("1"), &num("1.0"), py_s3).len() == 1);
+    assert!(diff(&num("1e16"), &num("1e+16"), py_s3).is_empty());
+    // Sets compare as sets; our exact read must hold a set where the SDK holds one.
+    assert!(diff(&ss(["a", "b"]), &ss(["b", "a"]), py_ddb).is_empty());
+    let ours_set = ExactValue::StringSet(vec!["b".into(), "a".into()]);
+    assert!(diff_ours(&ss(["a", "b"]), &ours_set, py_ddb).is_empty());
+    let ours_list = ExactValue::List(vec![tagged::s("a"), tagged::s("b")]);
+    assert!(diff_ours(&ss(["a", "b"]), &ours_list, py_ddb)[0].set_became_list);
+    let ours_n = ExactValue::Number(ExactNumber::parse(d38).unwrap());
+    assert!(diff_ours(&decimal(d38), &ours_n, py_ddb).is_empty());
+    assert!(diff_ours(&decimal(d38_other), &ours_n, py_ddb).len() == 1);
+    // Bytes are not their base64 text.
+    assert!(diff_ours(&tagged::bytes(&[1, 2]), &tagged::s("AQI="), py_ddb).len() == 1);
+    // Node: numbers are doubles, whatever their spelling.
+    assert!(diff(&num("0.1"), &num("1e-1"), node).is_empty());
+    assert!(diff(&num("9007199254740993"), &num("9007199254740992"), node).is_empty());
+    assert!(diff(&num("0.1"), &num("0.2"), node).len() == 1);
+}

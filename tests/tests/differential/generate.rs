@@ -311,7 +311,29 @@ pub fn official_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactVal
         .boxed(),
         Backend::S3 => scalar.boxed(),
     };
-    attributes(tree(leaf), backend)
+    with_top_level_sets(attributes(tree(leaf), backend), backend, official_set(sdk))
+}
+
+/// `attributes` with up to 2 more top-level attributes that are sets, on DynamoDB (a skill's
+/// `tags`: the values a skill edits in place, see [`Change::inside`]).
+fn with_top_level_sets(
+    attributes: BoxedStrategy<ExactValue>,
+    backend: Backend,
+    set: BoxedStrategy<ExactValue>,
+) -> BoxedStrategy<ExactValue> {
+    if backend == Backend::S3 {
+        return attributes;
+    }
+    (attributes, prop::collection::btree_map(key(), set, 0..3))
+        .prop_map(|(mut attributes, sets)| {
+            if let ExactValue::Map(m) = &mut attributes {
+                for (k, v) in sets {
+                    m.entry(k).or_insert(v);
+                }
+            }
+            attributes
+        })
+        .boxed()
 }
 
 /// Numbers our adapters save (exact text) that `sdk` reads from `backend` and saves back
@@ -356,12 +378,30 @@ pub fn our_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactValue> {
         .boxed(),
         Backend::S3 => scalar.boxed(),
     };
-    attributes(tree(leaf), backend)
+    let sets = official_set(sdk)
+        .prop_map(|v| tagged::exact_of(&v))
+        .boxed();
+    with_top_level_sets(attributes(tree(leaf), backend), backend, sets)
 }
 
-/// The one attribute a case changes: a new value (plain JSON every SDK holds as it is) and
-/// which attribute (an existing one picked by `Index`, or a new name).
-pub fn change() -> impl Strategy<Value = (prop::sample::Index, bool, Value)> {
+/// The one attribute a case changes, and how.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// Which existing attribute (when there is one and `new_name` is false).
+    pub index: prop::sample::Index,
+    /// Set a new attribute instead.
+    pub new_name: bool,
+    /// The new value (plain JSON every SDK holds as it is).
+    pub value: Value,
+    /// Case (a) only, on an existing attribute: edit inside it instead of replacing it (a
+    /// skill adding a tag to its set, a field to its map): a field `changedInside` set to this
+    /// token in a map, the token (or a number, or its bytes) appended to a list or set of that
+    /// kind; a scalar is replaced by the token. The token is never base64 (it has a `-`).
+    pub inside: Option<String>,
+}
+
+/// What a case changes: see [`Change`].
+pub fn change() -> impl Strategy<Value = Change> {
     let value = prop_oneof![
         "[a-z]{1,8}".prop_map(Value::String),
         (-1000i64..1000).prop_map(Value::from),
@@ -372,5 +412,12 @@ pub fn change() -> impl Strategy<Value = (prop::sample::Index, bool, Value)> {
         any::<prop::sample::Index>(),
         prop::bool::weighted(0.2),
         value,
+        prop::option::weighted(0.3, "new-[a-z]{1,8}"),
     )
+        .prop_map(|(index, new_name, value, inside)| Change {
+            index,
+            new_name,
+            value,
+            inside,
+        })
 }
