@@ -15,8 +15,8 @@
 //!
 //! Both cover empty strings, nulls, booleans, unicode keys and text, nesting up to the
 //! backend's limit ([`DYNAMODB_MAX_VALUE_DEPTH`]) and, in the S3 prefix strategy, the prefixes
-//! of issue 19 item 5. Attribute names are non-empty (DynamoDB refuses empty names in a map)
-//! and never start with `$` (the drivers' tags) nor are `__proto__` (JavaScript).
+//! of issue 19 item 5. Attribute names are non-empty on DynamoDB (it refuses empty names in a
+//! map) and never start with `$` (the drivers' tags) nor are `__proto__` (JavaScript).
 
 use persistence_core::exact::{ExactMap, ExactValue};
 use proptest::prelude::*;
@@ -53,16 +53,25 @@ pub fn prefix() -> impl Strategy<Value = Option<String>> {
     prop::sample::select(PREFIXES.to_vec()).prop_map(|p| p.map(str::to_owned))
 }
 
-fn key() -> impl Strategy<Value = String> {
+/// A name in a map: on S3 the empty name too (JSON has it; DynamoDB refuses it).
+fn key(backend: Backend) -> impl Strategy<Value = String> {
+    let empty = match backend {
+        Backend::DynamoDb => 0,
+        Backend::S3 => 1,
+    };
     prop_oneof![
-        "[a-zA-Z_][a-zA-Z0-9_]{0,10}",
-        "[☕é ключ😀\u{7f}\u{1}\"\\\\/.]{1,6}",
-        any::<String>(),
+        8 => "[a-zA-Z_][a-zA-Z0-9_]{0,10}",
+        8 => "[☕é ключ😀\u{7f}\u{1}\"\\\\/.]{1,6}",
+        8 => any::<String>(),
+        empty => Just(String::new()),
     ]
     // `__proto__` is no name a JavaScript object holds as its own (assigning it sets the
     // prototype, in the DocumentClient's converter too).
-    .prop_filter("non-empty, no `$` tag, not `__proto__`", |k| {
-        !k.is_empty() && !k.starts_with('$') && k != "__proto__"
+    .prop_filter("no `$` tag, not `__proto__`", |k| {
+        !k.starts_with('$') && k != "__proto__"
+    })
+    .prop_filter("non-empty on DynamoDB", move |k| {
+        backend == Backend::S3 || !k.is_empty()
     })
 }
 
@@ -236,11 +245,11 @@ fn nest(depth: usize, leaf: ExactValue) -> ExactValue {
     })
 }
 
-fn tree(leaf: BoxedStrategy<ExactValue>) -> BoxedStrategy<ExactValue> {
-    leaf.prop_recursive(4, 40, 6, |inner| {
+fn tree(leaf: BoxedStrategy<ExactValue>, backend: Backend) -> BoxedStrategy<ExactValue> {
+    leaf.prop_recursive(4, 40, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(ExactValue::List),
-            prop::collection::btree_map(key(), inner, 0..6).prop_map(ExactValue::Map),
+            prop::collection::btree_map(key(backend), inner, 0..6).prop_map(ExactValue::Map),
         ]
     })
     .boxed()
@@ -250,9 +259,12 @@ fn tree(leaf: BoxedStrategy<ExactValue>) -> BoxedStrategy<ExactValue> {
 /// backend allows (or a little less).
 fn attributes(value: BoxedStrategy<ExactValue>, backend: Backend) -> BoxedStrategy<ExactValue> {
     let max = max_depth(backend);
-    let map = prop::collection::btree_map(key(), value.clone(), 0..8);
+    let map = prop::collection::btree_map(key(backend), value.clone(), 0..8);
     let deep = prop_oneof![Just(max), (max.saturating_sub(8))..=max];
-    (map, prop::option::weighted(0.3, (key(), deep, value)))
+    (
+        map,
+        prop::option::weighted(0.3, (key(backend), deep, value)),
+    )
         .prop_map(|(m, deep)| {
             let mut m: ExactMap = m;
             if let Some((k, depth, leaf)) = deep {
@@ -311,7 +323,11 @@ pub fn official_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactVal
         .boxed(),
         Backend::S3 => scalar.boxed(),
     };
-    with_top_level_sets(attributes(tree(leaf), backend), backend, official_set(sdk))
+    with_top_level_sets(
+        attributes(tree(leaf, backend), backend),
+        backend,
+        official_set(sdk),
+    )
 }
 
 /// `attributes` with up to 2 more top-level attributes that are sets, on DynamoDB (a skill's
@@ -324,7 +340,10 @@ fn with_top_level_sets(
     if backend == Backend::S3 {
         return attributes;
     }
-    (attributes, prop::collection::btree_map(key(), set, 0..3))
+    (
+        attributes,
+        prop::collection::btree_map(key(backend), set, 0..3),
+    )
         .prop_map(|(mut attributes, sets)| {
             if let ExactValue::Map(m) = &mut attributes {
                 for (k, v) in sets {
@@ -378,10 +397,8 @@ pub fn our_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactValue> {
         .boxed(),
         Backend::S3 => scalar.boxed(),
     };
-    let sets = official_set(sdk)
-        .prop_map(|v| tagged::exact_of(&v))
-        .boxed();
-    with_top_level_sets(attributes(tree(leaf), backend), backend, sets)
+    let sets = official_set(sdk).prop_map(|v| tagged::exact_of(&v)).boxed();
+    with_top_level_sets(attributes(tree(leaf, backend), backend), backend, sets)
 }
 
 /// The one attribute a case changes, and how.
