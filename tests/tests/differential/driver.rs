@@ -4,6 +4,10 @@
 //! Where the SDKs are comes from the environment `scripts/official-sdks.sh env` prints
 //! (`ASK_SDK_PYTHON`, `ASK_SDK_NODE_MODULES`; `scripts/test.sh` exports them). When they are
 //! missing, a test fails under CI (`CI` set) and is skipped with a loud message elsewhere.
+//!
+//! Requests and answers cross as [`ExactValue`]s (JSON text written and parsed keeping every
+//! number's digits), so that a 38-digit `Decimal` or an `int` past 2^64 reaches the SDK and
+//! comes back exactly.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -11,7 +15,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use persistence_core::exact::ExactValue;
+use serde_json::json;
+
+use super::tagged::{entry, set_entry};
 
 /// An answer slower than this means the driver hangs (a generous bound, not a timing assert).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -50,8 +57,8 @@ pub enum Store {
 }
 
 impl Store {
-    fn to_json(&self) -> Value {
-        match self {
+    fn to_exact(&self) -> ExactValue {
+        ExactValue::from_json(&match self {
             Store::DynamoDb {
                 table,
                 partition_key_name,
@@ -62,7 +69,7 @@ impl Store {
                 bucket,
                 path_prefix,
             } => json!({"kind": "s3", "bucket": bucket, "path_prefix": path_prefix}),
-        }
+        })
     }
 }
 
@@ -160,9 +167,12 @@ impl Driver {
             startup: Duration::ZERO,
         };
         let hello = driver
-            .call(json!({"op": "hello"}))
+            .call(ExactValue::from_json(&json!({"op": "hello"})))
             .unwrap_or_else(|e| panic!("{sdk:?} driver did not start: {e}"));
-        driver.banner = hello["sdk"].as_str().unwrap_or_default().to_owned();
+        driver.banner = match entry(&hello, "sdk") {
+            Some(ExactValue::String(s)) => s.clone(),
+            _ => String::new(),
+        };
         driver.startup = t0.elapsed();
         Some(driver)
     }
@@ -173,8 +183,8 @@ impl Driver {
     }
 
     /// Sends one request; the answer, or the SDK's error text.
-    pub fn call(&mut self, request: Value) -> Result<Value, String> {
-        let mut line = serde_json::to_string(&request).expect("request serialises");
+    pub fn call(&mut self, request: ExactValue) -> Result<ExactValue, String> {
+        let mut line = request.to_json_text();
         line.push('\n');
         self.stdin
             .write_all(line.as_bytes())
@@ -191,12 +201,16 @@ impl Driver {
                 ));
             }
         };
-        let v: Value = serde_json::from_str(&answer)
+        let v = ExactValue::parse_json(&answer)
             .map_err(|e| format!("{:?} driver: bad answer {answer:?}: {e}", self.sdk))?;
-        if v["ok"] == Value::Bool(true) {
+        if entry(&v, "ok") == Some(&ExactValue::Bool(true)) {
             Ok(v)
         } else {
-            Err(format!("{:?} SDK: {}", self.sdk, v["error"]))
+            Err(format!(
+                "{:?} SDK: {}",
+                self.sdk,
+                entry(&v, "error").map_or_else(|| answer.clone(), ExactValue::to_json_text)
+            ))
         }
     }
 
@@ -205,30 +219,49 @@ impl Driver {
         op: &str,
         store: &Store,
         user_id: &str,
-        extra: Value,
-    ) -> Result<Value, String> {
-        let mut req = json!({"op": op, "store": store.to_json(), "user_id": user_id});
-        if let (Value::Object(r), Value::Object(e)) = (&mut req, extra) {
-            r.extend(e);
+        extra: Vec<(&str, ExactValue)>,
+    ) -> Result<ExactValue, String> {
+        let mut req = ExactValue::from_json(&json!({"op": op, "user_id": user_id}));
+        set_entry(&mut req, "store", store.to_exact());
+        for (k, v) in extra {
+            set_entry(&mut req, k, v);
         }
         self.call(req)
     }
 
+    /// The `attributes` of an answer.
+    fn attributes(mut answer: ExactValue) -> ExactValue {
+        match &mut answer {
+            ExactValue::Map(m) => m.remove("attributes").unwrap_or(ExactValue::Null),
+            _ => ExactValue::Null,
+        }
+    }
+
     /// `save_attributes` / `saveAttributes` with tagged attributes.
-    pub fn save(&mut self, store: &Store, user_id: &str, attributes: &Value) -> Result<(), String> {
-        self.keyed("save", store, user_id, json!({"attributes": attributes}))
-            .map(drop)
+    pub fn save(
+        &mut self,
+        store: &Store,
+        user_id: &str,
+        attributes: &ExactValue,
+    ) -> Result<(), String> {
+        self.keyed(
+            "save",
+            store,
+            user_id,
+            vec![("attributes", attributes.clone())],
+        )
+        .map(drop)
     }
 
     /// `get_attributes` / `getAttributes`: what the SDK hands the skill, tagged.
-    pub fn get(&mut self, store: &Store, user_id: &str) -> Result<Value, String> {
-        self.keyed("get", store, user_id, json!({}))
-            .map(|mut a| a["attributes"].take())
+    pub fn get(&mut self, store: &Store, user_id: &str) -> Result<ExactValue, String> {
+        self.keyed("get", store, user_id, vec![])
+            .map(Self::attributes)
     }
 
     /// `delete_attributes` / `deleteAttributes`.
     pub fn delete(&mut self, store: &Store, user_id: &str) -> Result<(), String> {
-        self.keyed("delete", store, user_id, json!({})).map(drop)
+        self.keyed("delete", store, user_id, vec![]).map(drop)
     }
 
     /// A skill's turn: get, set attribute `name` to the tagged `value`, save. Returns what it
@@ -238,15 +271,14 @@ impl Driver {
         store: &Store,
         user_id: &str,
         name: &str,
-        value: &Value,
-    ) -> Result<Value, String> {
-        self.keyed(
-            "update",
-            store,
-            user_id,
-            json!({"name": name, "value": value}),
-        )
-        .map(|mut a| a["attributes"].take())
+        value: &ExactValue,
+    ) -> Result<ExactValue, String> {
+        let extra = vec![
+            ("name", ExactValue::String(name.to_owned())),
+            ("value", value.clone()),
+        ];
+        self.keyed("update", store, user_id, extra)
+            .map(Self::attributes)
     }
 }
 

@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
+use persistence_core::exact::ExactValue;
 use persistence_core::{Attributes, PersistenceAdapter, SaveMode};
 use serde_json::{Value, json};
 
 use super::driver::Sdk;
 use super::generate::{DYNAMODB_MAX_VALUE_DEPTH, PREFIXES, S3_MAX_VALUE_DEPTH};
-use super::tagged::{Backend, diff, diff_ours};
+use super::tagged::{self, Backend, Cmp, diff, diff_ours, num, set_entry};
 use super::{
     KNOWN_BUG_5_S3_PREFIX, dynamodb_store, our_dynamodb, our_s3, s3_store, setup, user_id,
 };
@@ -46,7 +48,7 @@ pub fn s3_object_names(sdk: Sdk) {
         let store = s3_store(&bucket, &prefix.map(str::to_owned));
         let mut driver = env.driver.borrow_mut();
         driver
-            .save(&store, &user, &json!({"prefix": prefix}))
+            .save(&store, &user, &tagged::json(&json!({"prefix": prefix})))
             .unwrap();
         let names = env.objects_ending_with(&bucket, &user);
         let expected = official_object_name(sdk, prefix).replace('U', &user);
@@ -58,7 +60,7 @@ pub fn s3_object_names(sdk: Sdk) {
         // It reads the same name back.
         assert_eq!(
             driver.get(&store, &user).unwrap(),
-            json!({"prefix": prefix})
+            tagged::json(&json!({"prefix": prefix}))
         );
         driver.delete(&store, &user).unwrap();
         assert!(env.objects_ending_with(&bucket, &user).is_empty());
@@ -99,12 +101,24 @@ pub fn s3_bodies(sdk: Sdk) {
     let bucket = env.new_bucket("bodies");
     let user = user_id();
     let store = s3_store(&bucket, &Some("skills/cafe".into()));
-    let big: Value = serde_json::from_str("18446744073709551617").unwrap();
-    // Keys in order: the drivers get them sorted (serde_json's map).
-    let written = json!({
-        "big": big, "e": "", "f": 0.1, "floats": [1e15, 1e16, 1e21, 1e22, 1e-5, 1e-7, -0.0, 2.5],
-        "l": [1, "a"], "m": {"k": {}}, "n": 1, "s": "é☕😀\n\"/\u{7f}", "t": true, "z": null
-    });
+    // Keys in order: the drivers get them sorted (an ExactValue map). The numbers are sent with
+    // this text: the floats as floats (Python reads `1e15` as a float), 2^64 + 1 exactly.
+    let mut written = tagged::json(&json!({
+        "e": "", "f": 0.1, "l": [1, "a"], "m": {"k": {}}, "n": 1, "s": "é☕😀\n\"/\u{7f}",
+        "t": true, "z": null
+    }));
+    set_entry(&mut written, "big", num("18446744073709551617"));
+    set_entry(
+        &mut written,
+        "floats",
+        ExactValue::List(
+            [
+                "1e15", "1e16", "1e21", "1e22", "1e-5", "1e-7", "-0.0", "2.5",
+            ]
+            .map(num)
+            .to_vec(),
+        ),
+    );
     env.driver
         .borrow_mut()
         .save(&store, &user, &written)
@@ -131,12 +145,38 @@ pub fn s3_bodies(sdk: Sdk) {
     assert_eq!(body, expected, "{sdk:?} S3 body");
     eprintln!("differential {sdk:?} S3 body: {body}");
 
-    // Our adapter reads it as the SDK holds it (Node: 2^64 + 1 was already rounded by Node).
+    // Our adapter reads it as the SDK holds it, exactly (Node: 2^64 + 1 was already rounded by
+    // Node; Python: its floats are still floats).
     let ours = our_s3(env.s3.clone(), &bucket, Some("skills/cafe"), sdk);
     let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
     let official = env.driver.borrow_mut().get(&store, &user).unwrap();
-    let d = diff_ours(&official, &Value::from(got.attributes));
+    let cmp = Cmp::new(sdk, Backend::S3);
+    let ours_exact = ExactValue::Map(got.attributes.to_exact());
+    let d = diff_ours(&official, &ours_exact, cmp);
     assert!(d.is_empty(), "{sdk:?}: {d:?}");
+    let big = got.attributes.exact("big").map(ExactValue::to_json_text);
+    let want_big = match sdk {
+        Sdk::Python => "18446744073709551617",
+        Sdk::Node => "18446744073709552000",
+    };
+    assert_eq!(
+        big.as_deref(),
+        Some(want_big),
+        "{sdk:?}: our exact read of `big`"
+    );
+
+    // Our adapter changes one attribute and saves; the SDK reads the rest as it wrote it, the
+    // floats still floats and 2^64 + 1 exact.
+    let mut attrs = got.attributes;
+    attrs.insert("n".into(), json!(2));
+    env.rt
+        .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
+        .unwrap();
+    let mut expected = official;
+    set_entry(&mut expected, "n", num("2"));
+    let back = env.driver.borrow_mut().get(&store, &user).unwrap();
+    let d = diff(&expected, &back, cmp);
+    assert!(d.is_empty(), "{sdk:?} after our save: {d:?}");
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -153,14 +193,17 @@ pub fn dynamodb_types(sdk: Sdk) {
     let table = env.new_table("types");
     let store = dynamodb_store(&table);
     let user = user_id();
-    let big: Value = serde_json::from_str("18446744073709551617").unwrap();
-    let written = json!({
+    let mut written = tagged::json(&json!({
         "ss": {"$ss": ["a", "b", ""]}, "ns": {"$ns": ["1", "2.5"]}, "onlyEmpty": {"$ss": [""]},
         "list": ["a", 1, ""], "d28": {"$decimal": "0.6666666666666666666666666667"},
         "d38": {"$decimal": "0.12345678901234567890123456789012345678"},
-        "big": big, "int": 7, "empty": "", "null": null, "bool": true,
+        "int": 7, "empty": "", "null": null, "bool": true,
         "emptyMap": {}, "emptyList": [], "nested": {"a": {"b": [{"c": "d"}]}}
-    });
+    }));
+    set_entry(&mut written, "big", num("18446744073709551617"));
+    set_entry(&mut written, "bin", tagged::bytes(&[0, 255, 1]));
+    set_entry(&mut written, "emptyBin", tagged::bytes(&[]));
+    set_entry(&mut written, "bs", tagged::bs([vec![2u8, 3], vec![1]]));
     env.driver
         .borrow_mut()
         .save(&store, &user, &written)
@@ -171,6 +214,13 @@ pub fn dynamodb_types(sdk: Sdk) {
     };
     let mut ss = attrs["ss"].as_ss().cloned().unwrap_or_default();
     ss.sort();
+    let mut bs = attrs["bs"].as_bs().cloned().unwrap_or_default();
+    bs.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    assert_eq!(
+        bs,
+        [Blob::new(vec![1]), Blob::new(vec![2, 3])],
+        "{sdk:?} binary set"
+    );
     let expected: HashMap<&str, AttributeValue> = match sdk {
         Sdk::Python => HashMap::from([
             ("ns", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
@@ -180,6 +230,7 @@ pub fn dynamodb_types(sdk: Sdk) {
             ("d38", n("0.12345678901234567890123456789012345678")),
             ("big", n("18446744073709551617")),
             ("empty", s("")),
+            ("emptyBin", AttributeValue::B(Blob::new(Vec::new()))),
         ]),
         // The DocumentClient's convertEmptyValues: "" and sets left empty are NULL, "" is
         // dropped from sets; numbers are doubles.
@@ -194,6 +245,7 @@ pub fn dynamodb_types(sdk: Sdk) {
             ("d38", n("0.12345678901234568")),
             ("big", n("18446744073709552000")),
             ("empty", AttributeValue::Null(true)),
+            ("emptyBin", AttributeValue::Null(true)),
         ]),
     };
     let want_ss = match sdk {
@@ -210,10 +262,121 @@ pub fn dynamodb_types(sdk: Sdk) {
         ("bool", AttributeValue::Bool(true)),
         ("emptyMap", AttributeValue::M(HashMap::new())),
         ("emptyList", AttributeValue::L(vec![])),
+        ("bin", AttributeValue::B(Blob::new(vec![0, 255, 1]))),
     ] {
         assert_eq!(attrs[k], v, "{sdk:?}: `{k}`");
     }
     eprintln!("differential {sdk:?} DynamoDB item: {attrs:?}");
+
+    // Our adapter reads every type exactly (sets as sets, bytes as binary, all digits)...
+    let cmp = Cmp::new(sdk, Backend::DynamoDb);
+    let ours = our_dynamodb(env.ddb.clone(), &table);
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    let official = env.driver.borrow_mut().get(&store, &user).unwrap();
+    let d = diff_ours(&official, &ExactValue::Map(got.attributes.to_exact()), cmp);
+    assert!(d.is_empty(), "{sdk:?}: our read: {d:?}");
+    // ...changes another attribute, and writes every other one back as it was stored.
+    let mut changed = got.attributes;
+    changed.insert("int".into(), json!(8));
+    env.rt
+        .block_on(ours.save(&user, &changed, SaveMode::IfVersion(got.version)))
+        .unwrap();
+    let after = env.raw_item(&table, &user);
+    let Some(AttributeValue::M(after)) = after.get("attributes") else {
+        panic!("no attributes map: {after:?}")
+    };
+    assert_eq!(after["int"], n("8"), "{sdk:?}");
+    let mut keys: Vec<&String> = attrs.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys.into_iter().filter(|k| *k != "int") {
+        assert_eq!(
+            after.get(k).map(sorted_sets),
+            attrs.get(k).map(sorted_sets),
+            "{sdk:?}: `{k}` after our save of another attribute"
+        );
+    }
+    let mut expected = official;
+    set_entry(
+        &mut expected,
+        "int",
+        tagged::official_view(&num("8"), sdk, Backend::DynamoDb),
+    );
+    let back = env.driver.borrow_mut().get(&store, &user).unwrap();
+    let d = diff(&expected, &back, cmp);
+    assert!(
+        d.is_empty(),
+        "{sdk:?}: the SDK's read after our save: {d:?}"
+    );
+}
+
+/// A number set whose members are distinct decimals but the same double (what a Python skill
+/// can hold), edited by a skill on our side (one member added): the SDK reads a set of every
+/// member with its digits, plus the new one.
+pub fn number_set_members_alike_as_doubles(sdk: Sdk) {
+    let Some(env) = setup(sdk) else { return };
+    let table = env.new_table("nsalike");
+    let store = dynamodb_store(&table);
+    let user = user_id();
+    let alike = ["0.1", "0.10000000000000000000000000000000000001"];
+    let mut written = tagged::json(&json!({"n": 1}));
+    set_entry(&mut written, "ns", tagged::ns(alike));
+    env.driver
+        .borrow_mut()
+        .save(&store, &user, &written)
+        .unwrap();
+    let ours = our_dynamodb(env.ddb.clone(), &table);
+    let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
+    let mut attrs = got.attributes;
+    attrs["ns"].as_array_mut().unwrap().push(json!(7));
+    env.rt
+        .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
+        .unwrap();
+    let back = env.driver.borrow_mut().get(&store, &user).unwrap();
+    let expected = tagged::ns(alike.iter().copied().chain(["7"]));
+    let found = tagged::entry(&back, "ns")
+        .cloned()
+        .unwrap_or(ExactValue::Null);
+    let d = diff(&expected, &found, Cmp::new(sdk, Backend::DynamoDb));
+    if d.is_empty() {
+        return;
+    }
+    let msg = format!(
+        "{sdk:?}: after our skill added a member to a number set whose members are alike as \
+         doubles, the SDK reads {} instead of {}",
+        found.to_json_text(),
+        expected.to_json_text()
+    );
+    if !super::KNOWN_BUG_NUMBER_SET_ALIKE_AS_DOUBLES {
+        panic!("{msg}");
+    }
+    eprintln!("\n!!!!!!!! KNOWN BUG (KNOWN_BUG_NUMBER_SET_ALIKE_AS_DOUBLES), not failing: {msg}\n");
+}
+
+/// `v` with the members of its sets (at any depth) sorted: DynamoDB's sets have no order.
+fn sorted_sets(v: &AttributeValue) -> AttributeValue {
+    match v {
+        AttributeValue::Ss(x) => {
+            let mut x = x.clone();
+            x.sort();
+            AttributeValue::Ss(x)
+        }
+        AttributeValue::Ns(x) => {
+            let mut x = x.clone();
+            x.sort();
+            AttributeValue::Ns(x)
+        }
+        AttributeValue::Bs(x) => {
+            let mut x = x.clone();
+            x.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+            AttributeValue::Bs(x)
+        }
+        AttributeValue::L(items) => AttributeValue::L(items.iter().map(sorted_sets).collect()),
+        AttributeValue::M(m) => {
+            AttributeValue::M(m.iter().map(|(k, x)| (k.clone(), sorted_sets(x))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// DynamoDB's nesting limit: what the SDKs and our adapter store, read and refuse.
@@ -236,7 +399,7 @@ pub fn dynamodb_nesting(sdk: Sdk) {
     let deepest = json!({"deep": nest(DYNAMODB_MAX_VALUE_DEPTH)});
     env.driver
         .borrow_mut()
-        .save(&store, &user, &deepest)
+        .save(&store, &user, &tagged::json(&deepest))
         .unwrap();
     let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
     assert_eq!(Value::from(got.attributes.clone()), deepest);
@@ -248,8 +411,9 @@ pub fn dynamodb_nesting(sdk: Sdk) {
     let back = env.driver.borrow_mut().get(&store, &user).unwrap();
     assert!(
         diff(
-            &json!({"deep": nest(DYNAMODB_MAX_VALUE_DEPTH), "x": "y"}),
-            &back
+            &tagged::json(&json!({"deep": nest(DYNAMODB_MAX_VALUE_DEPTH), "x": "y"})),
+            &back,
+            Cmp::new(sdk, Backend::DynamoDb)
         )
         .is_empty()
     );
@@ -260,7 +424,7 @@ pub fn dynamodb_nesting(sdk: Sdk) {
     let e = env
         .driver
         .borrow_mut()
-        .save(&store, &user, &too_deep)
+        .save(&store, &user, &tagged::json(&too_deep))
         .unwrap_err();
     assert!(
         e.contains("Nesting Levels have exceeded supported limits"),
@@ -297,7 +461,10 @@ pub fn s3_nesting(sdk: Sdk) {
     };
     let user = user_id();
     let deep = json!({"deep": nest(S3_MAX_VALUE_DEPTH)});
-    env.driver.borrow_mut().save(&store, &user, &deep).unwrap();
+    env.driver
+        .borrow_mut()
+        .save(&store, &user, &tagged::json(&deep))
+        .unwrap();
     let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
     assert_eq!(Value::from(got.attributes), deep);
     // Past serde_json's limit (issue 19 item 4): measured and printed, not asserted here.
@@ -306,7 +473,7 @@ pub fn s3_nesting(sdk: Sdk) {
         let user = user_id();
         env.driver
             .borrow_mut()
-            .save(&store, &user, &json!({"deep": nest(depth)}))
+            .save(&store, &user, &tagged::json(&json!({"deep": nest(depth)})))
             .unwrap();
         let read = env.rt.block_on(ours.get(&user));
         if read.is_err() && limit.is_none() {
@@ -387,7 +554,7 @@ pub fn large_maps(sdk: Sdk, backend: Backend) {
     // (a) the SDK writes it; we read it, change one attribute, and the SDK reads it back.
     env.driver
         .borrow_mut()
-        .save(&store, &user, &written)
+        .save(&store, &user, &tagged::json(&written))
         .unwrap();
     let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
     assert_eq!(Value::from(got.attributes.clone()), written);
@@ -397,7 +564,11 @@ pub fn large_maps(sdk: Sdk, backend: Backend) {
         .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)))
         .unwrap_or_else(|e| panic!("{sdk:?} {backend:?}: our save of a {size}-byte item: {e}"));
     let back = env.driver.borrow_mut().get(&store, &user).unwrap();
-    assert_eq!(back, Value::from(attrs.clone()), "{sdk:?} {backend:?}");
+    assert_eq!(
+        back,
+        tagged::json(&Value::from(attrs.clone())),
+        "{sdk:?} {backend:?}"
+    );
 
     // (b) we write it; the SDK reads it, changes one attribute; we read that back.
     let user = user_id();
@@ -408,9 +579,9 @@ pub fn large_maps(sdk: Sdk, backend: Backend) {
     let read = env
         .driver
         .borrow_mut()
-        .update(&store, &user, "k0999", &json!("changed"))
+        .update(&store, &user, "k0999", &tagged::s("changed"))
         .unwrap();
-    assert_eq!(read, Value::from(attrs.clone()));
+    assert_eq!(read, tagged::json(&Value::from(attrs.clone())));
     let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
     let mut expected = Value::from(attrs);
     expected["k0999"] = json!("changed");
@@ -429,7 +600,10 @@ pub fn large_maps(sdk: Sdk, backend: Backend) {
             let mut m = big_map(1000, (LIMIT - under - fixed) / 1000, 3);
             let last = m["k0000"].as_str().unwrap().to_owned() + &"x".repeat(extra);
             m["k0000"] = json!(last);
-            let official = env.driver.borrow_mut().save(&store, &user, &m);
+            let official = env
+                .driver
+                .borrow_mut()
+                .save(&store, &user, &tagged::json(&m));
             let ours_save = official.as_ref().ok().map(|()| {
                 let got = env.rt.block_on(ours.get(&user)).unwrap().unwrap();
                 let mut attrs = got.attributes;

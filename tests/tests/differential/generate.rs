@@ -1,25 +1,29 @@
-//! Generated attributes, per official SDK and backend, within what each side can hold.
+//! Generated attributes, per official SDK and backend, within what each side can hold. Every
+//! value is an [`ExactValue`], so numbers keep their text (serde_json's `Value` would round a
+//! 38-digit decimal or an integer past 2^64 to a double).
 //!
 //! Two families:
 //! - [`official_attributes`]: what a skill on an official SDK saves, in the drivers' tagged
-//!   encoding (Python `Decimal`s of up to 38 digits and `int`s past 2^64, string and number
-//!   sets, Node numbers and DocumentClient sets, ...).
-//! - [`our_attributes`]: plain JSON our adapters save, restricted to what the official SDK can
-//!   read and save back without changing it by itself (Node holds numbers as doubles: no
-//!   integers past 2^53, no 38-digit decimals; Python's `json` reads an S3 body's decimals as
-//!   floats: no decimals a double cannot hold there).
+//!   encoding (Python `Decimal`s of up to 38 digits and `int`s past 2^64, string, number and
+//!   binary sets and bytes, Node numbers, DocumentClient sets and `Buffer`s, ...).
+//! - [`our_attributes`]: the exact values our adapters save (attributes built with
+//!   [`Attributes::from_exact`](persistence_core::Attributes::from_exact), as after a read),
+//!   restricted to what the official SDK can read and save back without changing it by itself
+//!   (Node holds numbers as doubles: no integers past 2^53, no 38-digit decimals; Python's
+//!   `json` reads an S3 body's decimals as floats: no decimals a double cannot hold there).
+//!   On DynamoDB they include string, number and binary sets and binary values.
 //!
 //! Both cover empty strings, nulls, booleans, unicode keys and text, nesting up to the
 //! backend's limit ([`DYNAMODB_MAX_VALUE_DEPTH`]) and, in the S3 prefix strategy, the prefixes
-//! of issue 19 item 5. Attribute names are non-empty (DynamoDB refuses empty names in a map)
-//! and never start with `$` (the drivers' tags) nor are `__proto__` (JavaScript).
+//! of issue 19 item 5. Attribute names are non-empty on DynamoDB (it refuses empty names in a
+//! map) and never start with `$` (the drivers' tags) nor are `__proto__` (JavaScript).
 
-use persistence_core::number::canonicalize;
+use persistence_core::exact::{ExactMap, ExactValue};
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
 
 use super::driver::Sdk;
-use super::tagged::Backend;
+use super::tagged::{self, Backend, decimal, double, int, num, s};
+use serde_json::{Value, json};
 
 /// DynamoDB allows 32 levels of nesting counting the item itself: the `attributes` map is
 /// level 2, so a top-level attribute's value may hold 30 nested maps or lists (measured on
@@ -49,21 +53,25 @@ pub fn prefix() -> impl Strategy<Value = Option<String>> {
     prop::sample::select(PREFIXES.to_vec()).prop_map(|p| p.map(str::to_owned))
 }
 
-/// A JSON number with exactly this text (serde_json keeps it: `arbitrary_precision`).
-fn num(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-fn key() -> impl Strategy<Value = String> {
+/// A name in a map: on S3 the empty name too (JSON has it; DynamoDB refuses it).
+fn key(backend: Backend) -> impl Strategy<Value = String> {
+    let empty = match backend {
+        Backend::DynamoDb => 0,
+        Backend::S3 => 1,
+    };
     prop_oneof![
-        "[a-zA-Z_][a-zA-Z0-9_]{0,10}",
-        "[☕é ключ😀\u{7f}\u{1}\"\\\\/.]{1,6}",
-        any::<String>(),
+        8 => "[a-zA-Z_][a-zA-Z0-9_]{0,10}",
+        8 => "[☕é ключ😀\u{7f}\u{1}\"\\\\/.]{1,6}",
+        8 => any::<String>(),
+        empty => Just(String::new()),
     ]
     // `__proto__` is no name a JavaScript object holds as its own (assigning it sets the
     // prototype, in the DocumentClient's converter too).
-    .prop_filter("non-empty, no `$` tag, not `__proto__`", |k| {
-        !k.is_empty() && !k.starts_with('$') && k != "__proto__"
+    .prop_filter("no `$` tag, not `__proto__`", |k| {
+        !k.starts_with('$') && k != "__proto__"
+    })
+    .prop_filter("non-empty on DynamoDB", move |k| {
+        backend == Backend::S3 || !k.is_empty()
     })
 }
 
@@ -138,37 +146,50 @@ fn dynamodb_f64() -> impl Strategy<Value = f64> {
 const MAX_SAFE: i64 = (1 << 53) - 1;
 
 /// Numbers as the SDK's skill holds them, tagged: what it saves to `backend`.
-fn official_number(sdk: Sdk, backend: Backend) -> BoxedStrategy<Value> {
+fn official_number(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactValue> {
     match (sdk, backend) {
         (Sdk::Python, Backend::DynamoDb) => prop_oneof![
-            any::<i64>().prop_map(Value::from),
+            any::<i64>().prop_map(int),
             big_int(38).prop_map(|t| num(&t)),
-            dynamodb_decimal().prop_map(|t| json!({"$decimal": t})),
-            fixed_decimal().prop_map(|t| json!({"$decimal": t})),
+            dynamodb_decimal().prop_map(|t| decimal(&t)),
+            fixed_decimal().prop_map(|t| decimal(&t)),
         ]
         .boxed(),
         (Sdk::Python, Backend::S3) => prop_oneof![
-            any::<i64>().prop_map(Value::from),
+            any::<i64>().prop_map(int),
             big_int(60).prop_map(|t| num(&t)),
-            finite_f64().prop_map(Value::from),
+            finite_f64().prop_map(double),
         ]
         .boxed(),
         (Sdk::Node, Backend::DynamoDb) => prop_oneof![
-            (-MAX_SAFE..=MAX_SAFE).prop_map(Value::from),
-            dynamodb_f64().prop_map(Value::from),
+            (-MAX_SAFE..=MAX_SAFE).prop_map(int),
+            dynamodb_f64().prop_map(double),
         ]
         .boxed(),
         (Sdk::Node, Backend::S3) => prop_oneof![
-            (-MAX_SAFE..=MAX_SAFE).prop_map(Value::from),
-            finite_f64().prop_map(Value::from),
+            (-MAX_SAFE..=MAX_SAFE).prop_map(int),
+            finite_f64().prop_map(double),
         ]
         .boxed(),
     }
 }
 
-/// A non-empty set, tagged: `$ss` of distinct strings or `$ns` of numbers distinct by value.
-fn official_set(sdk: Sdk) -> BoxedStrategy<Value> {
-    let ss = prop::collection::btree_set(text(), 1..6).prop_map(|s| json!({"$ss": s}));
+/// Bytes: empty ones too for Python (stored as an empty `B`); Node's DocumentClient
+/// (`convertEmptyValues`) would store an empty `Buffer` as NULL, so none there.
+fn bytes_value(sdk: Sdk) -> BoxedStrategy<Vec<u8>> {
+    let min = match sdk {
+        Sdk::Python => 0,
+        Sdk::Node => 1,
+    };
+    prop::collection::vec(any::<u8>(), min..12).boxed()
+}
+
+/// A non-empty set, tagged: `$ss` of distinct strings, `$ns` of numbers distinct by value or
+/// `$bs` of distinct non-empty bytes.
+fn official_set(sdk: Sdk) -> BoxedStrategy<ExactValue> {
+    let ss = prop::collection::btree_set(text(), 1..6).prop_map(tagged::ss);
+    let bs = prop::collection::btree_set(prop::collection::vec(any::<u8>(), 1..12), 1..5)
+        .prop_map(tagged::bs);
     let ns = match sdk {
         Sdk::Python => prop::collection::vec(
             prop_oneof![
@@ -182,7 +203,10 @@ fn official_set(sdk: Sdk) -> BoxedStrategy<Value> {
         Sdk::Node => prop::collection::vec(
             prop_oneof![
                 (-MAX_SAFE..=MAX_SAFE).prop_map(|i| i.to_string()),
-                dynamodb_f64().prop_map(|f| Value::from(f).to_string())
+                dynamodb_f64().prop_map(|f| match double(f) {
+                    ExactValue::Number(n) => n.as_str().to_owned(),
+                    other => unreachable!("{other:?}"),
+                })
             ],
             1..6,
         )
@@ -198,9 +222,9 @@ fn official_set(sdk: Sdk) -> BoxedStrategy<Value> {
                 out.push(t);
             }
         }
-        json!({"$ns": out})
+        tagged::ns(out)
     });
-    prop_oneof![ss, ns].boxed()
+    prop_oneof![ss, ns, bs].boxed()
 }
 
 fn max_depth(backend: Backend) -> usize {
@@ -211,22 +235,21 @@ fn max_depth(backend: Backend) -> usize {
 }
 
 /// `leaf` inside `depth` containers, alternating maps and lists.
-fn nest(depth: usize, leaf: Value) -> Value {
+fn nest(depth: usize, leaf: ExactValue) -> ExactValue {
     (0..depth).fold(leaf, |v, i| {
         if i % 3 == 2 {
-            json!([v])
+            ExactValue::List(vec![v])
         } else {
-            json!({ format!("level{}", depth - i): v })
+            tagged::map([(format!("level{}", depth - i), v)])
         }
     })
 }
 
-fn tree(leaf: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
-    leaf.prop_recursive(4, 40, 6, |inner| {
+fn tree(leaf: BoxedStrategy<ExactValue>, backend: Backend) -> BoxedStrategy<ExactValue> {
+    leaf.prop_recursive(4, 40, 6, move |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+            prop::collection::vec(inner.clone(), 0..6).prop_map(ExactValue::List),
+            prop::collection::btree_map(key(backend), inner, 0..6).prop_map(ExactValue::Map),
         ]
     })
     .boxed()
@@ -234,113 +257,168 @@ fn tree(leaf: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
 
 /// An attribute map from `value`s, sometimes with one attribute nested as deep as the
 /// backend allows (or a little less).
-fn attributes(value: BoxedStrategy<Value>, backend: Backend) -> BoxedStrategy<Value> {
+fn attributes(value: BoxedStrategy<ExactValue>, backend: Backend) -> BoxedStrategy<ExactValue> {
     let max = max_depth(backend);
-    let map = prop::collection::btree_map(key(), value.clone(), 0..8);
+    let map = prop::collection::btree_map(key(backend), value.clone(), 0..8);
     let deep = prop_oneof![Just(max), (max.saturating_sub(8))..=max];
-    (map, prop::option::weighted(0.3, (key(), deep, value)))
+    (
+        map,
+        prop::option::weighted(0.3, (key(backend), deep, value)),
+    )
         .prop_map(|(m, deep)| {
-            let mut m: Map<String, Value> = m.into_iter().collect();
+            let mut m: ExactMap = m;
             if let Some((k, depth, leaf)) = deep {
                 // The leaf may itself be a container: keep the total within the limit.
-                let leaf = if depth_of(&leaf) > 0 {
-                    json!("deep")
-                } else {
-                    leaf
-                };
+                let leaf = if depth_of(&leaf) > 0 { s("deep") } else { leaf };
                 m.insert(k, nest(depth, leaf));
             }
-            Value::Object(m)
+            ExactValue::Map(m)
         })
         .boxed()
 }
 
-/// How many containers deep `v` goes (a scalar, a set: 0).
-pub fn depth_of(v: &Value) -> usize {
+/// How many containers deep tagged `v` goes (a scalar, a set: 0).
+pub fn depth_of(v: &ExactValue) -> usize {
     depth(v, false)
 }
 
 /// The same, counting a set as a list (what it is once written back as one).
-pub fn depth_with_sets_as_lists(v: &Value) -> usize {
+pub fn depth_with_sets_as_lists(v: &ExactValue) -> usize {
     depth(v, true)
 }
 
-fn depth(v: &Value, sets_count: bool) -> usize {
-    match (v, super::tagged::tag(v)) {
-        (Value::Array(items), _) => {
+fn depth(v: &ExactValue, sets_count: bool) -> usize {
+    match (v, tagged::tag(v)) {
+        (ExactValue::List(items), _) => {
             1 + items
                 .iter()
                 .map(|x| depth(x, sets_count))
                 .max()
                 .unwrap_or(0)
         }
-        (Value::Object(m), None) => 1 + m.values().map(|x| depth(x, sets_count)).max().unwrap_or(0),
+        (ExactValue::Map(m), None) => {
+            1 + m.values().map(|x| depth(x, sets_count)).max().unwrap_or(0)
+        }
         (_, Some(("$ss" | "$ns" | "$bs", _))) if sets_count => 1,
         _ => 0,
     }
 }
 
 /// What a skill on `sdk` saves to `backend`, tagged.
-pub fn official_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<Value> {
+pub fn official_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactValue> {
     let scalar = prop_oneof![
-        3 => text().prop_map(Value::String),
+        3 => text().prop_map(ExactValue::String),
         3 => official_number(sdk, backend),
-        1 => Just(Value::Null),
-        1 => any::<bool>().prop_map(Value::Bool),
+        1 => Just(ExactValue::Null),
+        1 => any::<bool>().prop_map(ExactValue::Bool),
     ];
     let leaf = match backend {
-        // Sets exist only in DynamoDB (json.dumps refuses a Python set; JSON.stringify writes
-        // a DocumentClient set as an object, not a set).
-        Backend::DynamoDb => prop_oneof![4 => scalar, 1 => official_set(sdk)].boxed(),
+        // Sets and bytes exist only in DynamoDB (json.dumps refuses a Python set and bytes;
+        // JSON.stringify writes a DocumentClient set or a Buffer as an object).
+        Backend::DynamoDb => prop_oneof![
+            8 => scalar,
+            2 => official_set(sdk),
+            1 => bytes_value(sdk).prop_map(|b| tagged::bytes(&b)),
+        ]
+        .boxed(),
         Backend::S3 => scalar.boxed(),
     };
-    attributes(tree(leaf), backend)
+    with_top_level_sets(
+        attributes(tree(leaf, backend), backend),
+        backend,
+        official_set(sdk),
+    )
 }
 
-/// Plain JSON numbers our adapters save that `sdk` reads from `backend` and saves back
+/// `attributes` with up to 2 more top-level attributes that are sets, on DynamoDB (a skill's
+/// `tags`: the values a skill edits in place, see [`Change::inside`]).
+fn with_top_level_sets(
+    attributes: BoxedStrategy<ExactValue>,
+    backend: Backend,
+    set: BoxedStrategy<ExactValue>,
+) -> BoxedStrategy<ExactValue> {
+    if backend == Backend::S3 {
+        return attributes;
+    }
+    (
+        attributes,
+        prop::collection::btree_map(key(backend), set, 0..3),
+    )
+        .prop_map(|(mut attributes, sets)| {
+            if let ExactValue::Map(m) = &mut attributes {
+                for (k, v) in sets {
+                    m.entry(k).or_insert(v);
+                }
+            }
+            attributes
+        })
+        .boxed()
+}
+
+/// Numbers our adapters save (exact text) that `sdk` reads from `backend` and saves back
 /// unchanged.
-fn our_number(sdk: Sdk, backend: Backend) -> BoxedStrategy<Value> {
+fn our_number(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactValue> {
     match (sdk, backend) {
         (Sdk::Python, Backend::DynamoDb) => prop_oneof![
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(int),
+            any::<u64>().prop_map(|u| num(&u.to_string())),
             big_int(38).prop_map(|t| num(&t)),
             dynamodb_decimal().prop_map(|t| num(&t)),
             fixed_decimal().prop_map(|t| num(&t)),
-            dynamodb_f64().prop_map(Value::from),
+            dynamodb_f64().prop_map(double),
         ]
         .boxed(),
         (Sdk::Python, Backend::S3) => prop_oneof![
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(int),
+            any::<u64>().prop_map(|u| num(&u.to_string())),
             big_int(60).prop_map(|t| num(&t)),
-            finite_f64().prop_map(Value::from),
+            finite_f64().prop_map(double),
         ]
         .boxed(),
         (Sdk::Node, _) => official_number(sdk, backend),
     }
 }
 
-/// Plain JSON attributes our adapters save, within what `sdk` holds (see the module docs).
-pub fn our_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<Value> {
-    let leaf = prop_oneof![
-        3 => text().prop_map(Value::String),
+/// Exact attributes our adapters save, within what `sdk` holds (see the module docs).
+pub fn our_attributes(sdk: Sdk, backend: Backend) -> BoxedStrategy<ExactValue> {
+    let scalar = prop_oneof![
+        3 => text().prop_map(ExactValue::String),
         3 => our_number(sdk, backend),
-        1 => Just(Value::Null),
-        1 => any::<bool>().prop_map(Value::Bool),
-    ]
-    .boxed();
-    attributes(tree(leaf), backend)
-        .prop_map(|mut v| {
-            canonicalize(&mut v);
-            v
-        })
-        .boxed()
+        1 => Just(ExactValue::Null),
+        1 => any::<bool>().prop_map(ExactValue::Bool),
+    ];
+    let leaf = match backend {
+        // What our DynamoDB adapter writes for sets and bytes it read (kept exactly).
+        Backend::DynamoDb => prop_oneof![
+            8 => scalar,
+            2 => official_set(sdk).prop_map(|v| tagged::exact_of(&v)),
+            1 => bytes_value(sdk).prop_map(ExactValue::Binary),
+        ]
+        .boxed(),
+        Backend::S3 => scalar.boxed(),
+    };
+    let sets = official_set(sdk).prop_map(|v| tagged::exact_of(&v)).boxed();
+    with_top_level_sets(attributes(tree(leaf, backend), backend), backend, sets)
 }
 
-/// The one attribute a case changes: a new value (plain JSON every SDK holds as it is) and
-/// which attribute (an existing one picked by `Index`, or a new name).
-pub fn change() -> impl Strategy<Value = (prop::sample::Index, bool, Value)> {
+/// The one attribute a case changes, and how.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// Which existing attribute (when there is one and `new_name` is false).
+    pub index: prop::sample::Index,
+    /// Set a new attribute instead.
+    pub new_name: bool,
+    /// The new value (plain JSON every SDK holds as it is).
+    pub value: Value,
+    /// Case (a) only, on an existing attribute: edit inside it instead of replacing it (a
+    /// skill adding a tag to its set, a field to its map): a field `changedInside` set to this
+    /// token in a map, the token (or a number, or its bytes) appended to a list or set of that
+    /// kind; a scalar is replaced by the token. The token is never base64 (it has a `-`).
+    pub inside: Option<String>,
+}
+
+/// What a case changes: see [`Change`].
+pub fn change() -> impl Strategy<Value = Change> {
     let value = prop_oneof![
         "[a-z]{1,8}".prop_map(Value::String),
         (-1000i64..1000).prop_map(Value::from),
@@ -351,5 +429,12 @@ pub fn change() -> impl Strategy<Value = (prop::sample::Index, bool, Value)> {
         any::<prop::sample::Index>(),
         prop::bool::weighted(0.2),
         value,
+        prop::option::weighted(0.3, "new-[a-z]{1,8}"),
     )
+        .prop_map(|(index, new_name, value, inside)| Change {
+            index,
+            new_name,
+            value,
+            inside,
+        })
 }

@@ -5,6 +5,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use persistence_core::exact::ExactValue;
+use persistence_core::number::same_number;
 use persistence_core::{Attributes, Error, PersistenceAdapter, SaveMode};
 use persistence_s3::S3Adapter;
 use proptest::prelude::*;
@@ -12,45 +16,29 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
 use super::driver::Sdk;
-use super::tagged::{self, Backend, Diff, diff, diff_ours, official_view};
+use super::generate::Change;
+use super::tagged::{self, Backend, Cmp, Diff, diff, diff_ours, official_view, set_entry};
 use super::{
     Env, KNOWN_BUG_5_S3_PREFIX, KNOWN_BUG_6_SETS_BECOME_LISTS, Outcome, dynamodb_store, fail,
     generate, our_dynamodb, our_s3, run_property, s3_store, setup, step, user_id,
 };
 
-/// Node holds numbers as doubles: compare Node's numbers as the doubles they are (JavaScript
-/// and Rust may spell a double differently when two shortest spellings tie).
-fn as_doubles(v: &Value, sdk: Sdk) -> Value {
-    if sdk == Sdk::Python {
-        return v.clone();
+/// What our adapter read, exactly ([`Attributes::to_exact`] of attributes as read: the stored
+/// form of every attribute), after checking that the JSON view a skill sees is that of the
+/// exact values.
+fn our_exact(attrs: &Attributes) -> Result<ExactValue, TestCaseError> {
+    let exact = ExactValue::Map(attrs.to_exact());
+    let view = exact
+        .to_json()
+        .map_err(|e| fail(format!("our read's exact values have no JSON view: {e}")))?;
+    if view != Value::from(attrs.clone()) {
+        return Err(fail(format!(
+            "our read's JSON view {} is not that of its exact values {}",
+            Value::from(attrs.clone()),
+            exact.to_json_text()
+        )));
     }
-    let double = |t: &str| {
-        let f: f64 = t.parse().expect("a number");
-        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-            json!(f as i64)
-        } else {
-            json!(f)
-        }
-    };
-    match v {
-        Value::Number(n) => double(n.as_str()),
-        Value::Array(items) => Value::Array(items.iter().map(|x| as_doubles(x, sdk)).collect()),
-        Value::Object(m) => {
-            if let Some(("$ns", Value::Array(items))) = tagged::tag(v) {
-                let texts: Vec<Value> = items
-                    .iter()
-                    .map(|t| Value::String(double(t.as_str().unwrap_or_default()).to_string()))
-                    .collect();
-                return json!({"$ns": texts});
-            }
-            Value::Object(
-                m.iter()
-                    .map(|(k, x)| (k.clone(), as_doubles(x, sdk)))
-                    .collect(),
-            )
-        }
-        other => other.clone(),
-    }
+    Ok(exact)
 }
 
 fn diffs_text(diffs: &[Diff]) -> String {
@@ -58,11 +46,8 @@ fn diffs_text(diffs: &[Diff]) -> String {
 }
 
 /// The attribute a case changes: an existing one (picked by `index`) or a new one.
-fn pick(attrs: &Value, index: &prop::sample::Index, new: bool) -> String {
-    let keys: Vec<&String> = attrs
-        .as_object()
-        .map(|m| m.keys().collect())
-        .unwrap_or_default();
+fn pick(attrs: &ExactValue, index: &prop::sample::Index, new: bool) -> String {
+    let keys = tagged::names(attrs);
     if new || keys.is_empty() {
         "changedByTheOtherSide".to_owned()
     } else {
@@ -100,7 +85,7 @@ impl ObjectNames {
             let probe = format!("amzn1.ask.account.PROBE{:016X}", fastrand::u64(..));
             let store = s3_store(&self.bucket, prefix);
             let mut d = env.driver.borrow_mut();
-            d.save(&store, &probe, &json!({"probe": true}))
+            d.save(&store, &probe, &tagged::json(&json!({"probe": true})))
                 .map_err(fail)?;
             let names = env.objects_ending_with(&self.bucket, &probe);
             d.delete(&store, &probe).map_err(fail)?;
@@ -148,6 +133,79 @@ impl ObjectNames {
     }
 }
 
+/// Applies `change` to attribute `name` of `attrs` (as our adapter read them: their JSON
+/// view), as a skill on our side would; returns what the official SDK should read for that
+/// attribute afterwards (tagged). `before`: what the SDK read for it before (tagged), `None`
+/// for a new attribute.
+///
+/// The stored type is kept where the new JSON still fits it (persistence_core::exact): a set
+/// with a member added is still a set, and what the edit left alone inside a map or list keeps
+/// its exact form; bytes replaced by text that is canonical base64 stay bytes (their JSON view
+/// is base64).
+fn apply_ours(
+    attrs: &mut Attributes,
+    name: &str,
+    change: &Change,
+    before: Option<&ExactValue>,
+    sdk: Sdk,
+    backend: Backend,
+) -> ExactValue {
+    let (Some(token), Some(before)) = (&change.inside, before) else {
+        attrs.insert(name.to_owned(), change.value.clone());
+        let stored_bytes = before.is_some_and(|b| matches!(tagged::tag(b), Some(("$bytes", _))));
+        if let (true, Value::String(text)) = (stored_bytes, &change.value)
+            && let Ok(b) = BASE64.decode(text)
+            && BASE64.encode(&b) == *text
+        {
+            return tagged::bytes(&b);
+        }
+        return official_view(&ExactValue::from_json(&change.value), sdk, backend);
+    };
+    let view = attrs.get_mut(name).expect("an existing attribute");
+    match (tagged::exact_of(before), view) {
+        (ExactValue::Map(_), Value::Object(m)) => {
+            m.insert("changedInside".into(), Value::String(token.clone()));
+            let mut expected = before.clone();
+            set_entry(&mut expected, "changedInside", tagged::s(token));
+            expected
+        }
+        (ExactValue::StringSet(old), Value::Array(a)) if !old.contains(token) => {
+            a.push(Value::String(token.clone()));
+            tagged::ss(old.iter().chain([token]))
+        }
+        (ExactValue::NumberSet(old), Value::Array(a)) => {
+            // A number no member has (members are compared by value).
+            let n = (1_000_001u64..)
+                .find(|n| !old.iter().any(|o| same_number(o.as_str(), &n.to_string())))
+                .expect("a free number");
+            a.push(Value::from(n));
+            let texts = old
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .chain([n.to_string()]);
+            tagged::ns(texts)
+        }
+        (ExactValue::BinarySet(old), Value::Array(a))
+            if !old.iter().any(|b| b.as_slice() == token.as_bytes()) =>
+        {
+            a.push(Value::String(BASE64.encode(token.as_bytes())));
+            tagged::bs(old.iter().cloned().chain([token.as_bytes().to_vec()]))
+        }
+        (ExactValue::List(_), Value::Array(a)) => {
+            a.push(Value::String(token.clone()));
+            let ExactValue::List(mut items) = before.clone() else {
+                unreachable!("a list's tagged form is a list")
+            };
+            items.push(official_view(&tagged::s(token), sdk, backend));
+            ExactValue::List(items)
+        }
+        (_, view) => {
+            *view = Value::String(token.clone());
+            tagged::s(token)
+        }
+    }
+}
+
 // ------------------------------------------------------------------ (a) official, then ours
 
 /// (a): the official SDK writes, our adapter changes one attribute, the SDK reads its data back.
@@ -169,7 +227,8 @@ pub fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) 
     );
     let bug6_reported = Cell::new(false);
     let bug6_deep_reported = Cell::new(false);
-    run_property(test, strategy, |(written, (index, new, value), prefix)| {
+    let cmp = Cmp::new(sdk, backend);
+    run_property(test, strategy, |(written, change, prefix)| {
         let user = user_id();
         let store = match backend {
             Backend::DynamoDb => dynamodb_store(&table),
@@ -185,7 +244,7 @@ pub fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) 
         drop(driver);
         // The SDK's own round trip is as modelled (what it writes and reads, see tagged.rs).
         let model = tagged::own_round_trip(&written, sdk, backend);
-        let d = diff(&as_doubles(&model, sdk), &as_doubles(&before, sdk));
+        let d = diff(&model, &before, cmp);
         if !d.is_empty() {
             return Err(fail(format!(
                 "the SDK's own round trip is not as modelled:{}",
@@ -209,18 +268,26 @@ pub fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) 
             .block_on(ours.get(&user))
             .map_err(|e| fail(format!("our adapter cannot read it: {e}")))?
             .ok_or_else(|| fail("our adapter reads nothing"))?;
-        let ours_read = Value::from(got.attributes.clone());
-        let d = diff_ours(&before, &ours_read);
+        let ours_read = our_exact(&got.attributes)?;
+        let d = diff_ours(&before, &ours_read, cmp);
         if !d.is_empty() {
             return Err(fail(format!(
                 "our adapter reads other values:{}",
                 diffs_text(&d)
             )));
         }
-        // ...changes one top-level attribute and saves at the version it read...
-        let name = pick(&ours_read, &index, new);
+        // ...changes one top-level attribute (or something inside it) and saves at the version
+        // it read...
+        let name = pick(&ours_read, &change.index, change.new_name);
         let mut attrs = got.attributes;
-        attrs.insert(name.clone(), value.clone());
+        let new_value = apply_ours(
+            &mut attrs,
+            &name,
+            &change,
+            tagged::entry(&before, &name),
+            sdk,
+            backend,
+        );
         let saved = env
             .rt
             .block_on(ours.save(&user, &attrs, SaveMode::IfVersion(got.version)));
@@ -250,8 +317,8 @@ pub fn official_writes_ours_changes_one(test: &str, sdk: Sdk, backend: Backend) 
             .get(&store, &user)
             .map_err(step("the SDK's get after our save"))?;
         let mut expected = before.clone();
-        expected[name.as_str()] = official_view(&value, sdk, backend);
-        let d = diff(&as_doubles(&expected, sdk), &as_doubles(&after, sdk));
+        set_entry(&mut expected, &name, new_value);
+        let d = diff(&expected, &after, cmp);
         if d.is_empty() {
             return Ok(Outcome::Passed);
         }
@@ -292,7 +359,9 @@ pub fn ours_writes_official_changes_one(test: &str, sdk: Sdk, backend: Backend) 
         generate::change(),
         prefixes,
     );
-    run_property(test, strategy, |(written, (index, new, value), prefix)| {
+    let cmp = Cmp::new(sdk, backend);
+    run_property(test, strategy, |(written, change, prefix)| {
+        let value = change.inside.map_or(change.value, Value::String);
         let user = user_id();
         let store = match backend {
             Backend::DynamoDb => dynamodb_store(&table),
@@ -308,21 +377,28 @@ pub fn ours_writes_official_changes_one(test: &str, sdk: Sdk, backend: Backend) 
                 Box::new(a)
             }
         };
-        let attrs = Attributes::try_from(written.clone()).expect("an object");
+        // Attributes as after a read of these exact values: our save writes them exactly.
+        let attrs = Attributes::from_exact(tagged::as_map(&written))
+            .map_err(|e| fail(format!("generated values without a JSON view: {e}")))?;
         let version = env
             .rt
             .block_on(ours.save(&user, &attrs, SaveMode::CreateOnly))
             .map_err(|e| fail(format!("our save: {e}")))?;
 
         // The official SDK reads what we wrote, changes one attribute and saves.
-        let name = pick(&written, &index, new);
+        let name = pick(&written, &change.index, change.new_name);
         let read = env
             .driver
             .borrow_mut()
-            .update(&store, &user, &name, &official_view(&value, sdk, backend))
+            .update(
+                &store,
+                &user,
+                &name,
+                &official_view(&ExactValue::from_json(&value), sdk, backend),
+            )
             .map_err(step("the SDK's turn (get, change, save) after our save"))?;
         let expected_read = official_view(&written, sdk, backend);
-        let d = diff(&as_doubles(&expected_read, sdk), &as_doubles(&read, sdk));
+        let d = diff(&expected_read, &read, cmp);
         if !d.is_empty() {
             return Err(fail(format!(
                 "the {sdk:?} SDK reads other values than our adapter wrote:{}",
@@ -337,12 +413,9 @@ pub fn ours_writes_official_changes_one(test: &str, sdk: Sdk, backend: Backend) 
             .map_err(|e| fail(format!("our adapter cannot read the SDK's save: {e}")))?
             .ok_or_else(|| fail("our adapter reads nothing after the SDK's save"))?;
         let mut expected = written.clone();
-        expected[name.as_str()] = value;
+        set_entry(&mut expected, &name, ExactValue::from_json(&value));
         let expected = tagged::after_official_save(&expected, sdk, backend);
-        let d = diff(
-            &as_doubles(&expected, sdk),
-            &as_doubles(&Value::from(got.attributes), sdk),
-        );
+        let d = diff(&expected, &our_exact(&got.attributes)?, cmp);
         if !d.is_empty() {
             return Err(fail(format!(
                 "after the {sdk:?} SDK changed `{name}`, our adapter reads other data:{}",

@@ -1,13 +1,24 @@
-//! The drivers' tagged JSON (see tests/differential/python/driver.py): comparisons that keep
-//! the official SDKs' types, and models of what each SDK holds.
+//! The drivers' tagged JSON (see tests/differential/python/driver.py), held as
+//! [`ExactValue`]s so that every number keeps its text (a 38-digit `Decimal`, an integer past
+//! 2^64) across the pipe; comparisons that keep the official SDKs' types; and models of what
+//! each SDK holds.
 //!
 //! Tags: `{"$decimal": "…"}` (a Python `Decimal`), `{"$ss": […]}` / `{"$ns": […]}` (a string /
-//! number set: Python `set`, Node DocumentClient set), `{"$bytes": "…"}`. Everything else is
-//! plain JSON. Numbers compare by value: `Decimal("1.50")` and `Decimal("1.5")` are the same
-//! digits (DynamoDB trims leading and trailing zeros; the emulator keeps the text as written).
+//! number set: Python `set`, Node DocumentClient set), `{"$bytes": "…"}` / `{"$bs": […]}`
+//! (bytes, a set of them; base64). Everything else is plain JSON. A tagged value is an
+//! [`ExactValue`] made of JSON types only (a tag is a one-entry map); our adapters' exact values
+//! ([`exact_of`]) use the set and binary variants instead.
+//!
+//! Numbers compare by value: `Decimal("1.50")` and `Decimal("1.5")` are the same digits
+//! (DynamoDB trims leading and trailing zeros; the emulator keeps the text as written). Two
+//! refinements, per SDK ([`Cmp`]): Node holds numbers as doubles, so its numbers compare as the
+//! doubles they are; Python's `json` makes `1` an `int` and `1.0` a `float`, so on S3 an
+//! integer literal is not the same as a float.
 
-use persistence_core::number::{Decimal, canonical_number, canonicalize};
-use serde_json::{Map, Value, json};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use persistence_core::exact::{ExactMap, ExactNumber, ExactValue};
+use persistence_core::number::{Decimal, same_number};
 
 use super::driver::Sdk;
 
@@ -20,13 +31,105 @@ pub enum Backend {
     S3,
 }
 
+// ------------------------------------------------------------------------------ construction
+
+/// A number with exactly this text.
+pub fn num(text: &str) -> ExactValue {
+    ExactValue::Number(ExactNumber::parse(text).unwrap_or_else(|| panic!("not a number: {text}")))
+}
+
+/// A double, spelled as serde_json spells it (shortest round trip, `1.0` for an integral one).
+pub fn double(f: f64) -> ExactValue {
+    ExactValue::Number(ExactNumber::from_json(
+        &serde_json::Number::from_f64(f).expect("a finite double"),
+    ))
+}
+
+/// An integer.
+pub fn int(i: i64) -> ExactValue {
+    num(&i.to_string())
+}
+
+/// A string.
+pub fn s(text: &str) -> ExactValue {
+    ExactValue::String(text.to_owned())
+}
+
+/// A map.
+pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, ExactValue)>) -> ExactValue {
+    ExactValue::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+}
+
+/// Plain JSON without numbers that need their text kept (small integers, shortest doubles).
+pub fn json(v: &serde_json::Value) -> ExactValue {
+    ExactValue::from_json(v)
+}
+
+fn tagged(tag: &str, inner: ExactValue) -> ExactValue {
+    map([(tag, inner)])
+}
+
+/// `{"$decimal": text}`: a Python `Decimal` (Node: a number).
+pub fn decimal(text: &str) -> ExactValue {
+    tagged("$decimal", s(text))
+}
+
+/// `{"$ss": [...]}`: a string set.
+pub fn ss<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> ExactValue {
+    tagged(
+        "$ss",
+        ExactValue::List(items.into_iter().map(|x| s(x.as_ref())).collect()),
+    )
+}
+
+/// `{"$ns": [...]}`: a number set, by the members' texts.
+pub fn ns<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> ExactValue {
+    tagged(
+        "$ns",
+        ExactValue::List(texts.into_iter().map(|x| s(x.as_ref())).collect()),
+    )
+}
+
+/// `{"$bytes": base64}`: bytes (Python `bytes`/`Binary`, a Node `Buffer`).
+pub fn bytes(b: &[u8]) -> ExactValue {
+    tagged("$bytes", s(&BASE64.encode(b)))
+}
+
+/// `{"$bs": [base64...]}`: a set of bytes.
+pub fn bs<B: AsRef<[u8]>>(items: impl IntoIterator<Item = B>) -> ExactValue {
+    tagged(
+        "$bs",
+        ExactValue::List(
+            items
+                .into_iter()
+                .map(|b| s(&BASE64.encode(b.as_ref())))
+                .collect(),
+        ),
+    )
+}
+
+/// Sets `name` in a map (a no-op on anything else).
+pub fn set_entry(v: &mut ExactValue, name: &str, value: ExactValue) {
+    if let ExactValue::Map(m) = v {
+        m.insert(name.to_owned(), value);
+    }
+}
+
+/// Entry `name` of a map.
+pub fn entry<'a>(v: &'a ExactValue, name: &str) -> Option<&'a ExactValue> {
+    match v {
+        ExactValue::Map(m) => m.get(name),
+        _ => None,
+    }
+}
+
 /// The tags the drivers use.
 const TAGS: [&str; 5] = ["$decimal", "$ss", "$ns", "$bytes", "$bs"];
 
 /// `(tag, inner)` when `v` is a tagged value.
-pub fn tag(v: &Value) -> Option<(&str, &Value)> {
+pub fn tag(v: &ExactValue) -> Option<(&str, &ExactValue)> {
     match v {
-        Value::Object(m) if m.len() == 1 => {
+        ExactValue::Map(m) if m.len() == 1 => {
             let (k, inner) = m.iter().next()?;
             TAGS.contains(&k.as_str()).then_some((k.as_str(), inner))
         }
@@ -34,74 +137,177 @@ pub fn tag(v: &Value) -> Option<(&str, &Value)> {
     }
 }
 
-fn set_members(inner: &Value) -> Vec<Value> {
-    inner.as_array().cloned().unwrap_or_default()
+/// The texts of a tag's inner list (`$ss` members, `$ns` number texts, `$bs` base64).
+fn inner_texts(inner: &ExactValue) -> Vec<String> {
+    match inner {
+        ExactValue::List(items) => items
+            .iter()
+            .map(|x| match x {
+                ExactValue::String(t) => t.clone(),
+                other => panic!("a tag's member is not a string: {other:?}"),
+            })
+            .collect(),
+        other => panic!("a tag's inner value is not a list: {other:?}"),
+    }
 }
 
-/// A number's value, from JSON number or decimal text; `None` for anything else.
-fn number(v: &Value) -> Option<Decimal> {
-    match v {
-        Value::Number(n) => Decimal::parse(n.as_str()),
-        Value::String(s) => Decimal::parse(s),
+fn inner_text(inner: &ExactValue) -> &str {
+    match inner {
+        ExactValue::String(t) => t,
+        other => panic!("a tag's inner value is not a string: {other:?}"),
+    }
+}
+
+fn decode64(b64: &str) -> Vec<u8> {
+    BASE64.decode(b64).expect("base64 from a driver")
+}
+
+// ------------------------------------------------------------------------------- comparison
+
+/// How numbers compare for one SDK and backend.
+#[derive(Clone, Copy, Debug)]
+pub struct Cmp {
+    /// Node holds numbers as doubles: compare them as the doubles they are (JavaScript and
+    /// Rust may spell a double differently when two shortest spellings tie).
+    doubles: bool,
+    /// Python's `json` reads `1` as an `int` and `1.0` as a `float`: an integer literal and
+    /// any other spelling are different types (only where the text is what Python parses: S3).
+    ints_are_not_floats: bool,
+}
+
+impl Cmp {
+    /// The comparison for `sdk` on `backend`.
+    pub fn new(sdk: Sdk, backend: Backend) -> Self {
+        Self {
+            doubles: sdk == Sdk::Node,
+            ints_are_not_floats: sdk == Sdk::Python && backend == Backend::S3,
+        }
+    }
+}
+
+fn is_integer_literal(text: &str) -> bool {
+    !text.contains(['.', 'e', 'E'])
+}
+
+fn f64_of(text: &str) -> f64 {
+    let f: f64 = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+    if f == 0.0 { 0.0 } else { f }
+}
+
+/// Two numbers' texts are the same number (`plain`: a plain JSON number, whose spelling is a
+/// type for Python; a `Decimal`'s is not).
+fn same_num(a: &str, b: &str, cmp: Cmp, plain: bool) -> bool {
+    if plain && cmp.ints_are_not_floats && is_integer_literal(a) != is_integer_literal(b) {
+        return false;
+    }
+    if cmp.doubles {
+        f64_of(a) == f64_of(b)
+    } else {
+        same_number(a, b)
+    }
+}
+
+/// A number's identity in a set: by value (`1.0000001E+7` is `10000001`).
+fn number_key(text: &str, cmp: Cmp) -> String {
+    if cmp.doubles {
+        return format!("n:{:?}", f64_of(text));
+    }
+    match Decimal::parse(text) {
+        Some(d) if d.is_zero() => "n:0".into(),
+        Some(d) => format!(
+            "n:{}{}e{}",
+            if d.is_negative() { "-" } else { "" },
+            d.digits(),
+            d.exponent()
+        ),
+        None => format!("bad number:{text}"),
+    }
+}
+
+/// An element's identity: numbers by value, strings and bytes as themselves.
+fn member_key(v: &ExactValue, cmp: Cmp) -> String {
+    match (v, tag(v)) {
+        (ExactValue::Number(n), _) => number_key(n.as_str(), cmp),
+        (_, Some(("$decimal", inner))) => number_key(inner_text(inner), cmp),
+        (ExactValue::String(t), _) => format!("s:{t}"),
+        (ExactValue::Binary(b), _) => format!("b:{}", BASE64.encode(b)),
+        (_, Some(("$bytes", inner))) => format!("b:{}", inner_text(inner)),
+        _ => format!("v:{}", v.to_json_text()),
+    }
+}
+
+/// The members of a set (tagged or exact), by identity, sorted; `None` for anything else.
+fn set_keys(v: &ExactValue, cmp: Cmp) -> Option<Vec<String>> {
+    let keys: Vec<String> = match (v, tag(v)) {
+        (_, Some(("$ss", inner))) => inner_texts(inner)
+            .iter()
+            .map(|t| format!("s:{t}"))
+            .collect(),
+        (_, Some(("$ns", inner))) => inner_texts(inner)
+            .iter()
+            .map(|t| number_key(t, cmp))
+            .collect(),
+        (_, Some(("$bs", inner))) => inner_texts(inner)
+            .iter()
+            .map(|t| format!("b:{t}"))
+            .collect(),
+        (ExactValue::StringSet(items), _) => items.iter().map(|t| format!("s:{t}")).collect(),
+        (ExactValue::NumberSet(items), _) => {
+            items.iter().map(|n| number_key(n.as_str(), cmp)).collect()
+        }
+        (ExactValue::BinarySet(items), _) => items
+            .iter()
+            .map(|b| format!("b:{}", BASE64.encode(b)))
+            .collect(),
+        _ => return None,
+    };
+    Some(sorted(keys))
+}
+
+/// Which kind of set (`$ss`, `$ns`, `$bs`, tagged or exact), if `v` is one.
+fn set_kind(v: &ExactValue) -> Option<&'static str> {
+    match (v, tag(v)) {
+        (_, Some(("$ss", _))) | (ExactValue::StringSet(_), _) => Some("$ss"),
+        (_, Some(("$ns", _))) | (ExactValue::NumberSet(_), _) => Some("$ns"),
+        (_, Some(("$bs", _))) | (ExactValue::BinarySet(_), _) => Some("$bs"),
         _ => None,
     }
 }
 
-fn same_number(a: &Value, b: &Value) -> bool {
-    match (number(a), number(b)) {
-        (Some(x), Some(y)) => x == y || (x.is_zero() && y.is_zero()),
-        _ => false,
-    }
+fn sorted(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys
 }
 
-/// The JSON value our adapters should read where the official SDK holds `v`: decimals as
-/// numbers, sets as arrays (sorted as the driver sorts them), numbers canonical.
-pub fn plain(v: &Value) -> Value {
-    let mut out = match tag(v) {
-        Some(("$decimal", s)) => Value::Number(
-            canonical_number(s.as_str().unwrap_or_default()).expect("a decimal's text"),
-        ),
-        Some(("$ss", inner)) => Value::Array(set_members(inner)),
-        Some(("$ns", inner)) => Value::Array(
-            set_members(inner)
-                .iter()
-                .map(|s| {
-                    Value::Number(
-                        canonical_number(s.as_str().unwrap_or_default()).expect("a number"),
-                    )
-                })
-                .collect(),
-        ),
-        Some((t, _)) => panic!("no JSON form for {t}"),
-        None => match v {
-            Value::Array(items) => Value::Array(items.iter().map(plain).collect()),
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, x)| (k.clone(), plain(x))).collect())
-            }
-            other => other.clone(),
-        },
-    };
-    canonicalize(&mut out);
-    out
-}
-
-/// One difference between what an official SDK should hold and what it holds.
+/// One difference between what should be held and what is.
 #[derive(Debug, Clone)]
 pub struct Diff {
     /// Where: `.profile.tags`.
     pub path: String,
-    /// What should be there (tagged; `null` when absent).
-    pub expected: Value,
+    /// What should be there (`"<absent>"` when it should not).
+    pub expected: ExactValue,
     /// What is there.
-    pub found: Value,
+    pub found: ExactValue,
     /// The set came back as a list (or array) with the same members: issue 19 item 6.
     pub set_became_list: bool,
 }
 
 impl std::fmt::Display for Diff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let short = |v: &Value| {
-            let s = v.to_string();
+        let short = |v: &ExactValue| {
+            let s = v.to_json_text();
+            let set = match v {
+                ExactValue::StringSet(_) => "SS",
+                ExactValue::NumberSet(_) => "NS",
+                ExactValue::BinarySet(_) => "BS",
+                ExactValue::Binary(_) => "B",
+                _ => "",
+            };
+            let s = if set.is_empty() {
+                s
+            } else {
+                format!("{set}{s}")
+            };
             if s.len() > 200 {
                 format!("{}…", &s[..s.floor_char_boundary(200)])
             } else {
@@ -122,59 +328,22 @@ impl std::fmt::Display for Diff {
     }
 }
 
-/// A set member's identity: numbers by value (`1.0000001E+7` is `10000001`), strings as
-/// themselves.
-fn member_key(v: &Value) -> String {
-    let n = match tag(v) {
-        Some(("$decimal", inner)) => number(inner),
-        _ => number(v).filter(|_| v.is_number()),
-    };
-    match n {
-        Some(d) if d.is_zero() => "n:0".into(),
-        Some(d) => format!(
-            "n:{}{}e{}",
-            if d.is_negative() { "-" } else { "" },
-            d.digits(),
-            d.exponent()
-        ),
-        None => format!("v:{v}"),
-    }
-}
-
-/// The members of a tagged set (`$ss`/`$ns`), by identity, sorted.
-fn set_keys(v: &Value) -> Option<Vec<String>> {
-    match tag(v) {
-        Some(("$ss", inner)) => Some(sorted(set_members(inner).iter().map(member_key))),
-        Some(("$ns", inner)) => Some(sorted(set_members(inner).iter().map(|t| {
-            member_key(&Value::Number(
-                canonical_number(t.as_str().unwrap_or_default()).expect("a number"),
-            ))
-        }))),
-        _ => None,
-    }
-}
-
-/// The elements of an array, by identity, sorted.
-fn list_keys(items: &[Value]) -> Vec<String> {
-    sorted(items.iter().map(member_key))
-}
-
-fn sorted(keys: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = keys.collect();
-    v.sort();
-    v
-}
-
-/// Every difference between `expected` and `found` (both tagged), types included: a set is not
-/// a list, a `Decimal` is not an int, a string is not null. Set members compare as sets,
-/// numbers by value.
-pub fn diff(expected: &Value, found: &Value) -> Vec<Diff> {
+/// Every difference between `expected` and `found` (both tagged, or both exact), types
+/// included: a set is not a list, a `Decimal` is not an int, bytes are not a string, a string
+/// is not null. Set members compare as sets, numbers by value (see [`Cmp`]).
+pub fn diff(expected: &ExactValue, found: &ExactValue, cmp: Cmp) -> Vec<Diff> {
     let mut out = Vec::new();
-    diff_at(expected, found, &mut String::new(), &mut out);
+    diff_at(expected, found, cmp, &mut String::new(), &mut out);
     out
 }
 
-fn diff_at(expected: &Value, found: &Value, path: &mut String, out: &mut Vec<Diff>) {
+fn diff_at(
+    expected: &ExactValue,
+    found: &ExactValue,
+    cmp: Cmp,
+    path: &mut String,
+    out: &mut Vec<Diff>,
+) {
     let mut push = |set_became_list| {
         out.push(Diff {
             path: if path.is_empty() {
@@ -187,50 +356,60 @@ fn diff_at(expected: &Value, found: &Value, path: &mut String, out: &mut Vec<Dif
             set_became_list,
         })
     };
+    if let Some(kind) = set_kind(expected) {
+        if set_kind(found) == Some(kind) {
+            if set_keys(expected, cmp) != set_keys(found, cmp) {
+                push(false);
+            }
+        } else {
+            let became_list = match found {
+                ExactValue::List(items) if tag(found).is_none() => {
+                    set_keys(expected, cmp)
+                        == Some(sorted(items.iter().map(|x| member_key(x, cmp)).collect()))
+                }
+                _ => false,
+            };
+            push(became_list);
+        }
+        return;
+    }
     match (tag(expected), tag(found)) {
         (Some((te, ie)), Some((tf, inf))) => {
             let same = te == tf
                 && match te {
-                    "$decimal" => same_number(ie, inf),
-                    "$ns" | "$ss" => set_keys(expected) == set_keys(found),
+                    "$decimal" => same_num(inner_text(ie), inner_text(inf), cmp, false),
                     _ => ie == inf,
                 };
             if !same {
                 push(false);
             }
         }
-        (Some(("$ss" | "$ns", _)), None) => {
-            let became_list = found
-                .as_array()
-                .is_some_and(|items| set_keys(expected) == Some(list_keys(items)));
-            push(became_list);
-        }
         (Some(_), None) | (None, Some(_)) => push(false),
         (None, None) => match (expected, found) {
-            (Value::Number(_), Value::Number(_)) => {
-                if !same_number(expected, found) {
+            (ExactValue::Number(a), ExactValue::Number(b)) => {
+                if !same_num(a.as_str(), b.as_str(), cmp, true) {
                     push(false);
                 }
             }
-            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            (ExactValue::List(a), ExactValue::List(b)) if a.len() == b.len() => {
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
-                    diff_at(x, y, path, out);
+                    diff_at(x, y, cmp, path, out);
                     path.truncate(len);
                 }
             }
-            (Value::Object(a), Value::Object(b)) => {
+            (ExactValue::Map(a), ExactValue::Map(b)) => {
                 for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
                     let len = path.len();
                     path.push('.');
                     path.push_str(k);
                     match (a.get(k), b.get(k)) {
-                        (Some(x), Some(y)) => diff_at(x, y, path, out),
+                        (Some(x), Some(y)) => diff_at(x, y, cmp, path, out),
                         (x, y) => out.push(Diff {
                             path: path.clone(),
-                            expected: x.cloned().unwrap_or(json!("<absent>")),
-                            found: y.cloned().unwrap_or(json!("<absent>")),
+                            expected: x.cloned().unwrap_or_else(|| s("<absent>")),
+                            found: y.cloned().unwrap_or_else(|| s("<absent>")),
                             set_became_list: false,
                         }),
                     }
@@ -246,56 +425,67 @@ fn diff_at(expected: &Value, found: &Value, path: &mut String, out: &mut Vec<Dif
     }
 }
 
-/// Differences between what our adapter read (`ours`, plain JSON) and what the official SDK
-/// holds (`official`, tagged): sets compare as sets, numbers by value.
-pub fn diff_ours(official: &Value, ours: &Value) -> Vec<Diff> {
-    diff(&as_ours(official, ours), ours)
+/// Differences between what our adapter read (`ours`, exact: [`Attributes::to_exact`] of a
+/// read) and what the official SDK holds (`official`, tagged).
+///
+/// [`Attributes::to_exact`]: persistence_core::Attributes::to_exact
+pub fn diff_ours(official: &ExactValue, ours: &ExactValue, cmp: Cmp) -> Vec<Diff> {
+    diff(&exact_of(official), ours, cmp)
 }
 
-/// `official` as our adapter should read it, with set members in the order `ours` has them (a
-/// set has no order), so that [`diff`] compares them as plain arrays.
-fn as_ours(official: &Value, ours: &Value) -> Value {
-    match tag(official) {
-        Some(("$ss" | "$ns", _)) => match ours.as_array() {
-            Some(items) if set_keys(official) == Some(list_keys(items)) => ours.clone(),
-            _ => plain(official),
-        },
-        Some(_) => plain(official),
-        None => match (official, ours) {
-            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-                Value::Array(a.iter().zip(b).map(|(x, y)| as_ours(x, y)).collect())
+// ------------------------------------------------------------------------------------ models
+
+/// The exact value our adapters should read where the official SDK holds tagged `v`: a
+/// `Decimal` is a number with its digits, a set a set, bytes binary.
+pub fn exact_of(v: &ExactValue) -> ExactValue {
+    match tag(v) {
+        Some(("$decimal", inner)) => num(inner_text(inner)),
+        Some(("$ss", inner)) => ExactValue::StringSet(inner_texts(inner)),
+        Some(("$ns", inner)) => ExactValue::NumberSet(
+            inner_texts(inner)
+                .iter()
+                .map(|t| ExactNumber::parse(t).expect("a number set's member"))
+                .collect(),
+        ),
+        Some(("$bytes", inner)) => ExactValue::Binary(decode64(inner_text(inner))),
+        Some(("$bs", inner)) => {
+            ExactValue::BinarySet(inner_texts(inner).iter().map(|t| decode64(t)).collect())
+        }
+        Some((t, _)) => panic!("no exact form for {t}"),
+        None => match v {
+            ExactValue::List(items) => ExactValue::List(items.iter().map(exact_of).collect()),
+            ExactValue::Map(m) => {
+                ExactValue::Map(m.iter().map(|(k, x)| (k.clone(), exact_of(x))).collect())
             }
-            (Value::Object(a), Value::Object(b)) => Value::Object(
-                a.iter()
-                    .map(|(k, x)| (k.clone(), as_ours(x, b.get(k).unwrap_or(&Value::Null))))
-                    .collect(),
-            ),
-            _ => plain(official),
+            other => other.clone(),
         },
     }
 }
 
-/// What `sdk` holds after reading plain JSON `v` from `backend` (what it reads what our
-/// adapter wrote as): Python's boto3 hands every DynamoDB number over as a `Decimal`; every
-/// other number stays a JSON number (Python `int`/`float`, JavaScript number).
-pub fn official_view(v: &Value, sdk: Sdk, backend: Backend) -> Value {
+/// What `sdk` holds after reading exact `v` (written by our adapter) from `backend`, tagged:
+/// Python's boto3 hands every DynamoDB number over as a `Decimal`; every other number stays a
+/// JSON number (Python `int`/`float`, JavaScript number); sets are sets, binary is bytes.
+pub fn official_view(v: &ExactValue, sdk: Sdk, backend: Backend) -> ExactValue {
+    let rec = |x: &ExactValue| official_view(x, sdk, backend);
     match v {
-        Value::Number(n) if sdk == Sdk::Python && backend == Backend::DynamoDb => {
-            json!({"$decimal": n.as_str()})
+        ExactValue::Number(n) if sdk == Sdk::Python && backend == Backend::DynamoDb => {
+            decimal(n.as_str())
         }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|x| official_view(x, sdk, backend))
-                .collect(),
-        ),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), official_view(x, sdk, backend)))
-                .collect(),
-        ),
+        ExactValue::StringSet(items) => ss(items),
+        ExactValue::NumberSet(items) => ns(items.iter().map(ExactNumber::as_str)),
+        ExactValue::BinarySet(items) => bs(items),
+        ExactValue::Binary(b) => bytes(b),
+        ExactValue::List(items) => ExactValue::List(items.iter().map(rec).collect()),
+        ExactValue::Map(m) => ExactValue::Map(m.iter().map(|(k, x)| (k.clone(), rec(x))).collect()),
         other => other.clone(),
     }
+}
+
+/// Node's DocumentClient with `convertEmptyValues: true` on a string set: `""` is dropped, a
+/// set left empty is stored as NULL.
+fn node_string_set(members: Vec<String>) -> Option<Vec<String>> {
+    let kept: Vec<String> = members.into_iter().filter(|m| !m.is_empty()).collect();
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// What `sdk` reads back after saving tagged `v` to `backend` itself: the SDK's own round trip.
@@ -306,54 +496,56 @@ pub fn official_view(v: &Value, sdk: Sdk, backend: Backend) -> Value {
 ///   dropped from string sets, and a set left empty is stored as NULL.
 /// - S3: JSON through `json.dumps`/`JSON.stringify` and back: unchanged for the values the
 ///   generators make.
-pub fn own_round_trip(v: &Value, sdk: Sdk, backend: Backend) -> Value {
-    let rec = |x: &Value| own_round_trip(x, sdk, backend);
-    match (sdk, backend, v) {
-        (Sdk::Python, Backend::DynamoDb, Value::Number(n)) => json!({"$decimal": n.as_str()}),
-        (Sdk::Node, Backend::DynamoDb, Value::String(s)) if s.is_empty() => Value::Null,
-        (Sdk::Node, Backend::DynamoDb, _) if matches!(tag(v), Some(("$ss", _))) => {
-            let kept: Vec<Value> = tag(v)
-                .map(|(_, i)| set_members(i))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|s| s.as_str() != Some(""))
-                .collect();
-            if kept.is_empty() {
-                Value::Null
-            } else {
-                json!({"$ss": kept})
-            }
+pub fn own_round_trip(v: &ExactValue, sdk: Sdk, backend: Backend) -> ExactValue {
+    let rec = |x: &ExactValue| own_round_trip(x, sdk, backend);
+    let node_ddb = sdk == Sdk::Node && backend == Backend::DynamoDb;
+    match (v, tag(v)) {
+        (ExactValue::Number(n), _) if sdk == Sdk::Python && backend == Backend::DynamoDb => {
+            decimal(n.as_str())
         }
-        (_, _, _) if tag(v).is_some() => v.clone(),
-        (_, _, Value::Array(items)) => Value::Array(items.iter().map(rec).collect()),
-        (_, _, Value::Object(m)) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), rec(x)))
-                .collect::<Map<_, _>>(),
-        ),
-        (_, _, other) => other.clone(),
+        (ExactValue::String(t), _) if node_ddb && t.is_empty() => ExactValue::Null,
+        (_, Some(("$ss", inner))) if node_ddb => {
+            node_string_set(inner_texts(inner)).map_or(ExactValue::Null, ss)
+        }
+        (_, Some(_)) => v.clone(),
+        (ExactValue::List(items), None) => ExactValue::List(items.iter().map(rec).collect()),
+        (ExactValue::Map(m), None) => {
+            ExactValue::Map(m.iter().map(|(k, x)| (k.clone(), rec(x))).collect())
+        }
+        (other, _) => other.clone(),
     }
 }
 
-/// What our adapter reads back after the official SDK read plain JSON `v` (written by us)
-/// and saved it again unchanged: Node's DynamoDB adapter turns `""` into NULL (see
-/// [`own_round_trip`]); nothing else changes for the values the generators make.
-pub fn after_official_save(v: &Value, sdk: Sdk, backend: Backend) -> Value {
+/// What our adapter reads back (exact) after the official SDK read exact `v` (written by us)
+/// and saved it again unchanged: Node's DynamoDB adapter turns `""` into NULL and drops `""`
+/// from string sets (see [`own_round_trip`]); nothing else changes for the values the
+/// generators make.
+pub fn after_official_save(v: &ExactValue, sdk: Sdk, backend: Backend) -> ExactValue {
+    let rec = |x: &ExactValue| after_official_save(x, sdk, backend);
+    let node_ddb = sdk == Sdk::Node && backend == Backend::DynamoDb;
     match v {
-        Value::String(s) if s.is_empty() && sdk == Sdk::Node && backend == Backend::DynamoDb => {
-            Value::Null
+        ExactValue::String(t) if node_ddb && t.is_empty() => ExactValue::Null,
+        ExactValue::StringSet(items) if node_ddb => {
+            node_string_set(items.clone()).map_or(ExactValue::Null, ExactValue::StringSet)
         }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|x| after_official_save(x, sdk, backend))
-                .collect(),
-        ),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), after_official_save(x, sdk, backend)))
-                .collect(),
-        ),
+        ExactValue::List(items) => ExactValue::List(items.iter().map(rec).collect()),
+        ExactValue::Map(m) => ExactValue::Map(m.iter().map(|(k, x)| (k.clone(), rec(x))).collect()),
         other => other.clone(),
+    }
+}
+
+/// The attribute names of a map value.
+pub fn names(v: &ExactValue) -> Vec<&String> {
+    match v {
+        ExactValue::Map(m) => m.keys().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A map's entries as an [`ExactMap`] (an empty one for anything else).
+pub fn as_map(v: &ExactValue) -> ExactMap {
+    match v {
+        ExactValue::Map(m) => m.clone(),
+        _ => ExactMap::new(),
     }
 }
