@@ -78,9 +78,10 @@ pub enum Listed {
 /// The entries of `src` that `options` select (live ones unless `options.include_expired`), as
 /// a stream. Stores that list entries in bulk are read page by page; S3 lists keys and reads
 /// `concurrency` objects at once. Keys in `done` are left out (without being read, where the
-/// listing allows) and counted in `resumed`. A per-entry error of the listing, or of reading a
-/// listed key, is a [`Listed::Skipped`] item and the stream goes on; any other error is an `Err`
-/// item that ends the command.
+/// listing allows) and counted in `resumed`. A per-entry error of reading a listed key, or of
+/// the listing where it goes on past it ([`crate::store::StoreUrl::lists_past_bad_entries`]), is
+/// a [`Listed::Skipped`] item and the stream goes on; any other error is an `Err` item that ends
+/// the command.
 pub fn entries<'a>(
     src: &'a Store,
     options: &ListOptions,
@@ -95,14 +96,15 @@ pub fn entries<'a>(
         }
         d
     };
+    let url = &src.url;
     if src.url.lists_entries_in_bulk() || options.include_expired {
         src.adapter
             .entries(options)
             .flat_map(flatten)
             .filter(move |e| future::ready(!matches!(e, Ok(en) if is_done(&en.key))))
-            .map(|e| match e {
+            .map(move |e| match e {
                 Ok(entry) => Ok(Listed::Entry(entry)),
-                Err(e) => Skip::from_error(e, None).map(Listed::Skipped),
+                Err(e) => Skip::from_listing(e, url).map(Listed::Skipped),
             })
             .boxed()
     } else {
@@ -114,7 +116,7 @@ pub fn entries<'a>(
             .map(move |k| async move {
                 let key = match k {
                     Ok(key) => key,
-                    Err(e) => return Skip::from_error(e, None).map(|s| Some(Listed::Skipped(s))),
+                    Err(e) => return Skip::from_listing(e, url).map(|s| Some(Listed::Skipped(s))),
                 };
                 match adapter.get(&key).await {
                     Ok(got) => Ok(got.map(|stored| Listed::Entry(Entry { key, stored }))),

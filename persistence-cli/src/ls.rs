@@ -67,7 +67,9 @@ pub async fn ls<W: Write>(
         let keys = match page {
             Ok(keys) => keys,
             Err(e) => {
-                report.skips.add(Skip::from_error(e, None)?, ctx.keys, None);
+                report
+                    .skips
+                    .add(Skip::from_listing(e, &src.url)?, ctx.keys, None);
                 continue;
             }
         };

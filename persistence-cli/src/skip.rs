@@ -4,13 +4,17 @@
 //!
 //! Adapters yield each such entry as an `Err` item of its own in a listing and go on
 //! ([`Error::InvalidKey`], [`Error::CorruptData`]); any other error ends the listing, and the
-//! command with it. Every bulk command (`ls`, `export`, `copy`, `verify`, `purge-expired`)
+//! command with it. (Where an adapter still ends its listing at such an entry, see
+//! [`StoreUrl::lists_past_bad_entries`], the command stops there too: skipping it would leave out
+//! every entry after it unnoticed.) Reading a listed key is always per key: an unreadable one is
+//! skipped on every backend. Every bulk command (`ls`, `export`, `copy`, `verify`, `purge-expired`)
 //! completes, counts what it skipped by reason, names the first [`MAX_SKIPS_KEPT`] (redacted
 //! as keys are), and exits 1 ("done, but not everything").
 
 use persistence_core::Error;
 
 use crate::output::Keys;
+use crate::store::StoreUrl;
 
 /// Why an entry was skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -63,6 +67,17 @@ impl Skip {
                 error,
             }),
             None => Err(error),
+        }
+    }
+
+    /// The skip a listing error of `store` stands for: only where its listing goes on past
+    /// such an entry ([`StoreUrl::lists_past_bad_entries`]); elsewhere the error ends the
+    /// listing, so it ends the command too.
+    pub fn from_listing(error: Error, store: &StoreUrl) -> Result<Self, Error> {
+        if store.lists_past_bad_entries() {
+            Self::from_error(error, None)
+        } else {
+            Err(error)
         }
     }
 

@@ -410,3 +410,40 @@ async fn a_fatal_error_after_skipped_entries_still_stops_every_bulk_command() {
         );
     }
 }
+
+/// The file, SQLite and DynamoDB adapters still end their listing at an entry they cannot give:
+/// skipping it there would leave out every entry after it unnoticed, so the command stops at it,
+/// as it always did.
+#[tokio::test]
+async fn where_the_listing_ends_at_a_bad_entry_the_command_stops() {
+    for url in [
+        "file:///nowhere",
+        "sqlite:///nowhere.db",
+        "dynamodb://table",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, _) = strays(url, false).await;
+        let file = tmp.path().join("out.jsonl");
+        let e = export(&src, &file, None, 4, &context(false))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, Status::Usage, "{url}: {}", e.message);
+        assert!(e.message.contains("empty segments"), "{}", e.message);
+        assert!(!file.exists(), "{url}: no partial export");
+        let dst = MemoryAdapter::new();
+        let options = CopyOptions::default();
+        assert!(
+            copy(&src, &memory(&dst), &options, &context(false))
+                .await
+                .is_err(),
+            "{url}"
+        );
+        let mut out = Vec::new();
+        assert!(
+            persistence_cli::ls::ls(&src, None, false, &mut out, &context(false))
+                .await
+                .is_err(),
+            "{url}"
+        );
+    }
+}

@@ -19,7 +19,8 @@ Skipped entries: ls, export, copy, verify and purge-expired go on past a listed 
   body that is not a JSON object): they leave it as it is, name it on stderr (redacted), count it
   (--json: \"skipped\", \"skipped_not_a_key\", \"skipped_unreadable\", \"skipped_entries\"; the report
   says \"skipped N objects that are not keys / unreadable\") and exit 1. Any other error (bucket or
-  table gone, access denied, network) still stops the command.
+  table gone, access denied, network) still stops the command, and so does such an entry in a
+  file, SQLite or DynamoDB source, whose listing cannot go on past it yet (exit 5 or 2).
 
 Exit codes:
   0    done
