@@ -9,11 +9,12 @@ use futures::StreamExt;
 use persistence_core::{Error, ListOptions};
 
 use crate::checkpoint::{Checkpoint, Header};
-use crate::compare::same_stored;
-use crate::engine::{self, Cancel, Problem, RaiseHook, Written, keep};
+use crate::engine::{self, Cancel, Listed, Problem, RaiseHook, Written, keep};
 use crate::exit::{CliError, Status};
 use crate::output::{Keys, Progress, peak_rss_kib};
+use crate::skip::{SkipReason, Skipped};
 use crate::store::Store;
+pub use crate::verify::{VerifyReport, verify};
 
 /// How to copy.
 #[derive(Clone, Debug)]
@@ -80,6 +81,10 @@ pub struct CopyReport {
     pub resumed: u64,
     /// Keys that failed.
     pub failed: u64,
+    /// Source entries skipped (names that are not keys, unreadable data): JSON fields
+    /// `skipped`, `skipped_not_a_key`, `skipped_unreadable`, `skipped_entries`.
+    #[serde(flatten)]
+    pub skips: Skipped,
     /// Bytes of attributes (compact JSON) read from the source.
     pub bytes: u64,
     /// The first problems (keys redacted unless `--show-keys`).
@@ -99,10 +104,12 @@ pub struct CopyReport {
 }
 
 impl CopyReport {
-    /// The exit status this report gives.
+    /// The exit status this report gives: 1 when keys failed or differ, source entries were
+    /// skipped, or the verification found differences or skipped entries.
     pub fn status(&self) -> Status {
         let all_done = self.failed == 0
             && self.different == 0
+            && self.skips.is_empty()
             && self.verify.as_ref().is_none_or(|v| v.equal());
         Status::of_run(self.interrupted, all_done)
     }
@@ -136,6 +143,7 @@ impl CopyReport {
         for p in &self.problems {
             out.push_str(&format!("  {}: {}\n", p.key, p.problem));
         }
+        out.push_str(&self.skips.render());
         if self.interrupted {
             out.push_str("interrupted: the keys in flight were finished\n");
         }
@@ -156,7 +164,9 @@ impl CopyReport {
 /// left alone and reported, unless `overwrite`), concurrently and streaming (memory does not
 /// grow with the number of keys), recording progress in a checkpoint so that a run after a
 /// crash or Ctrl-C (`resume`) finishes without reading the finished keys again. Expired keys are
-/// not copied; expiry times are.
+/// not copied; expiry times are. Source entries that are not keys or cannot be read are skipped
+/// and counted ([`CopyReport::skips`]); they do not keep the checkpoint (a resume could not copy
+/// them either).
 pub async fn copy(
     src: &Store,
     dst: &Store,
@@ -206,25 +216,29 @@ pub async fn copy(
         tokio::spawn(async move {
             let mut n = 0u64;
             let mut pages = adapter.list_keys(&list);
-            while let Some(Ok(page)) = pages.next().await {
-                n += page.len() as u64;
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(page) => n += page.len() as u64,
+                    Err(e) if SkipReason::of(&e).is_some() => {}
+                    Err(_) => return,
+                }
             }
             progress.set_total(n);
         })
     });
 
-    let skipped = AtomicU64::new(0);
+    let resumed = AtomicU64::new(0);
     let hook = RaiseHook::from_env();
     let concurrency = options.concurrency.max(1);
     let dst_adapter = dst.adapter.as_ref();
     // A fatal error stops the reading; the keys in flight are still finished and recorded.
     let stop = Cancel::new();
     let stopped = futures::future::select(ctx.cancel.cancelled(), stop.cancelled());
-    let mut results = engine::entries(src, &list, concurrency, done.as_ref(), &skipped)
+    let mut results = engine::entries(src, &list, concurrency, done.as_ref(), &resumed)
         .take_until(stopped)
         .map(|entry| async move {
             match entry {
-                Ok(e) => {
+                Ok(Listed::Entry(e)) => {
                     let bytes = e.stored.attributes.json_len() as u64;
                     let w = engine::write_one(
                         dst_adapter,
@@ -235,18 +249,25 @@ pub async fn copy(
                         options.dry_run,
                     )
                     .await;
-                    (Some(e.key), bytes, w)
+                    Ok((e.key, bytes, w))
                 }
-                Err(err) => (None, 0, Written::Fatal(err)),
+                Ok(Listed::Skipped(skip)) => Err(skip),
+                Err(err) => Ok((String::new(), 0, Written::Fatal(err))),
             }
         })
         .buffer_unordered(concurrency);
 
     let mut fatal: Option<Error> = None;
     let mut done_now = 0u64;
-    while let Some((key, bytes, written)) = results.next().await {
+    while let Some(result) = results.next().await {
+        let (key, bytes, written) = match result {
+            Ok(r) => r,
+            Err(skip) => {
+                report.skips.add(skip, ctx.keys, None);
+                continue;
+            }
+        };
         report.bytes += bytes;
-        let key = key.unwrap_or_default();
         let finished = match written {
             Written::Created | Written::WouldCreate => {
                 report.copied += 1;
@@ -305,7 +326,7 @@ pub async fn copy(
         c.abort();
     }
     progress.finish();
-    report.resumed = skipped.load(Ordering::Relaxed);
+    report.resumed = resumed.load(Ordering::Relaxed);
     report.interrupted = ctx.cancel.is_cancelled();
     report.elapsed_s = started.elapsed().as_secs_f64();
     let handled =
@@ -338,153 +359,5 @@ pub async fn copy(
         report.verify = Some(verify(src, dst, options.prefix.as_deref(), concurrency, ctx).await?);
     }
     report.peak_rss_kib = peak_rss_kib();
-    Ok(report)
-}
-
-/// What comparing two stores found.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct VerifyReport {
-    /// Live keys in the source.
-    pub source_keys: u64,
-    /// Keys the destination lists (expired ones the backend cannot tell from live ones
-    /// included).
-    pub destination_keys: u64,
-    /// Source keys the destination does not hold.
-    pub missing: u64,
-    /// Keys both hold, with other attributes or expiry.
-    pub different: u64,
-    /// Keys only the destination holds.
-    pub extra: u64,
-    /// The first differences (keys redacted unless `--show-keys`).
-    pub problems: Vec<Problem>,
-    /// Stopped by Ctrl-C.
-    pub interrupted: bool,
-}
-
-impl VerifyReport {
-    /// True when both hold exactly the same keys with the same content.
-    pub fn equal(&self) -> bool {
-        !self.interrupted && self.missing == 0 && self.different == 0 && self.extra == 0
-    }
-
-    /// Exit status: 0 equal, 1 differences, 130 interrupted.
-    pub fn status(&self) -> Status {
-        Status::of_run(self.interrupted, self.equal())
-    }
-
-    /// Human-readable summary lines.
-    pub fn render(&self) -> String {
-        let mut out = format!(
-            "verify: {} keys in the source, {} listed in the destination: {} missing, {} \
-             different, {} extra{}\n",
-            self.source_keys,
-            self.destination_keys,
-            self.missing,
-            self.different,
-            self.extra,
-            if self.equal() { " (identical)" } else { "" }
-        );
-        for p in &self.problems {
-            out.push_str(&format!("  {}: {}\n", p.key, p.problem));
-        }
-        out
-    }
-}
-
-/// Compares every live key (under `prefix`) of `src` with `dst`: each source key must be in the
-/// destination with the same attributes and expiry ([`same_stored`]), and the destination must
-/// hold no other key. Memory stays flat: the source is streamed and each key read from the
-/// destination; extra keys are looked for (a second listing) only when the counts say there may
-/// be some.
-pub async fn verify(
-    src: &Store,
-    dst: &Store,
-    prefix: Option<&str>,
-    concurrency: usize,
-    ctx: &Context,
-) -> Result<VerifyReport, CliError> {
-    let mut report = VerifyReport::default();
-    let list = ListOptions::default().page_size(engine::PAGE_SIZE);
-    let list = match prefix {
-        Some(p) => list.prefix(p),
-        None => list,
-    };
-    let progress = Progress::new(ctx.bars, "verifying", "keys");
-    let skipped = AtomicU64::new(0);
-    let dst_adapter = dst.adapter.as_ref();
-    let mut checks = engine::entries(src, &list, concurrency, None, &skipped)
-        .take_until(ctx.cancel.cancelled())
-        .map(|entry| async move {
-            let e = entry?;
-            let there = dst_adapter.get(&e.key).await?;
-            Ok::<_, Error>((e, there))
-        })
-        .buffer_unordered(concurrency.max(1));
-    while let Some(checked) = checks.next().await {
-        let (e, there) = checked?;
-        report.source_keys += 1;
-        progress.add(1, 0);
-        let problem = match there {
-            None => {
-                report.missing += 1;
-                "missing in the destination"
-            }
-            Some(d) if !same_stored(&e.stored, &d) => {
-                report.different += 1;
-                "different in the destination"
-            }
-            Some(_) => continue,
-        };
-        keep(
-            &mut report.problems,
-            Problem {
-                key: ctx.keys.show(&e.key),
-                problem: problem.into(),
-            },
-        );
-    }
-    drop(checks);
-    if ctx.cancel.is_cancelled() {
-        report.interrupted = true;
-        progress.finish();
-        return Ok(report);
-    }
-    let mut pages = dst.adapter.list_keys(&list);
-    while let Some(page) = pages.next().await {
-        report.destination_keys += page?.len() as u64;
-    }
-    drop(pages);
-    let present = report.source_keys - report.missing;
-    if report.destination_keys != present {
-        // Some destination keys are not in the source (or are expired there).
-        let src_adapter = src.adapter.as_ref();
-        let mut extras = dst
-            .adapter
-            .list_keys(&list)
-            .flat_map(engine::flatten)
-            .take_until(ctx.cancel.cancelled())
-            .map(|k| async move {
-                let key = k?;
-                if src_adapter.get(&key).await?.is_some() {
-                    return Ok::<_, Error>(None);
-                }
-                Ok(dst_adapter.get(&key).await?.map(|_| key))
-            })
-            .buffer_unordered(concurrency.max(1));
-        while let Some(extra) = extras.next().await {
-            if let Some(key) = extra? {
-                report.extra += 1;
-                keep(
-                    &mut report.problems,
-                    Problem {
-                        key: ctx.keys.show(&key),
-                        problem: "only in the destination".into(),
-                    },
-                );
-            }
-        }
-        report.interrupted = ctx.cancel.is_cancelled();
-    }
-    progress.finish();
     Ok(report)
 }

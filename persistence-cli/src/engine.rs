@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::checkpoint::Done;
 use crate::compare::same_stored;
 use crate::exit::is_per_key;
+use crate::skip::Skip;
 use crate::store::Store;
 
 /// Keys per listing page the bulk commands ask for (bounded memory: a few pages are in flight).
@@ -64,29 +65,47 @@ impl Cancel {
     }
 }
 
+/// One item of a source's listing: an entry, or one the listing could not give and the
+/// command skips ([`Skip`]: a name that is no key, data that cannot be read).
+#[derive(Debug)]
+pub enum Listed {
+    /// A key with what is stored under it.
+    Entry(Entry),
+    /// Skipped: counted and named in the report, the run goes on.
+    Skipped(Skip),
+}
+
 /// The entries of `src` that `options` select (live ones unless `options.include_expired`), as
 /// a stream. Stores that list entries in bulk are read page by page; S3 lists keys and reads
-/// `concurrency` objects at once. Keys in `done` are skipped (without being read, where the
-/// listing allows) and counted in `skipped`.
+/// `concurrency` objects at once. Keys in `done` are left out (without being read, where the
+/// listing allows) and counted in `resumed`. A per-entry error of reading a listed key, or of
+/// the listing where it goes on past it ([`crate::store::StoreUrl::lists_past_bad_entries`]), is
+/// a [`Listed::Skipped`] item and the stream goes on; any other error is an `Err` item that ends
+/// the command.
 pub fn entries<'a>(
     src: &'a Store,
     options: &ListOptions,
     concurrency: usize,
     done: Option<&'a Done>,
-    skipped: &'a AtomicU64,
-) -> BoxStream<'a, Result<Entry, Error>> {
+    resumed: &'a AtomicU64,
+) -> BoxStream<'a, Result<Listed, Error>> {
     let is_done = move |key: &str| {
         let d = done.is_some_and(|d| d.contains(key));
         if d {
-            skipped.fetch_add(1, Ordering::Relaxed);
+            resumed.fetch_add(1, Ordering::Relaxed);
         }
         d
     };
+    let url = &src.url;
     if src.url.lists_entries_in_bulk() || options.include_expired {
         src.adapter
             .entries(options)
             .flat_map(flatten)
             .filter(move |e| future::ready(!matches!(e, Ok(en) if is_done(&en.key))))
+            .map(move |e| match e {
+                Ok(entry) => Ok(Listed::Entry(entry)),
+                Err(e) => Skip::from_listing(e, url).map(Listed::Skipped),
+            })
             .boxed()
     } else {
         let adapter = src.adapter.as_ref();
@@ -95,8 +114,14 @@ pub fn entries<'a>(
             .flat_map(flatten)
             .filter(move |k| future::ready(!matches!(k, Ok(key) if is_done(key))))
             .map(move |k| async move {
-                let key = k?;
-                Ok(adapter.get(&key).await?.map(|stored| Entry { key, stored }))
+                let key = match k {
+                    Ok(key) => key,
+                    Err(e) => return Skip::from_listing(e, url).map(|s| Some(Listed::Skipped(s))),
+                };
+                match adapter.get(&key).await {
+                    Ok(got) => Ok(got.map(|stored| Listed::Entry(Entry { key, stored }))),
+                    Err(e) => Skip::from_error(e, Some(&key)).map(|s| Some(Listed::Skipped(s))),
+                }
             })
             .buffer_unordered(concurrency.max(1))
             .filter_map(|r| future::ready(r.transpose()))

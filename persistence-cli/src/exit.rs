@@ -9,7 +9,7 @@ use persistence_core::Error;
 /// | code | meaning |
 /// |---|---|
 /// | 0 | done |
-/// | 1 | done, but not everything: differences found (`verify`, `copy --verify`), keys or lines that failed or were left alone (`copy`, `import`, `purge-expired`) |
+/// | 1 | done, but not everything: differences found (`verify`, `copy --verify`), keys or lines that failed or were left alone (`copy`, `import`, `purge-expired`), listed entries skipped because they are not keys or cannot be read (`ls`, `export`, `copy`, `verify`, `purge-expired`; see [`crate::skip`]) |
 /// | 2 | usage: bad arguments, URL, key, version or input (JSON given to `put`, a bad line under `import --on-error stop`: nothing was written) |
 /// | 3 | not found: the key (`get`), or the table, bucket or directory |
 /// | 4 | conflict: a conditional `put` or `rm` found another version (or an existing key for a create-only `put`) |
@@ -20,7 +20,7 @@ use persistence_core::Error;
 pub enum Status {
     /// 0: done.
     Ok,
-    /// 1: done, with differences or failures on some keys.
+    /// 1: done, with differences or failures on some keys, or skipped entries.
     Partial,
     /// 2: bad usage or input; nothing was changed.
     Usage,

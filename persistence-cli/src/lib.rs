@@ -10,7 +10,8 @@
 //! | `memory:` | `persistence-memory`, for tests |
 //!
 //! Commands: `get`, `put`, `rm`, `ls`, `export`, `import`, `copy`, `verify`, `purge-expired`,
-//! `erase` (see `alexa-persistence --help`). The library is what the binary runs, usable on any
+//! `erase` (see `alexa-persistence --help`). The bulk ones go on past a listed entry that is not a
+//! key or cannot be read, and count it ([`skip`]; exit 1). The library is what the binary runs, usable on any
 //! [`persistence_core::PersistenceAdapter`]:
 //!
 //! ```
@@ -41,7 +42,10 @@ pub mod copy;
 pub mod engine;
 pub mod exit;
 pub mod jsonl;
+pub mod ls;
 pub mod maintain;
 pub mod output;
+pub mod skip;
 pub mod store;
 pub mod transfer;
+pub mod verify;

@@ -1,14 +1,16 @@
 //! `purge-expired` and `erase`.
 
+use std::sync::atomic::AtomicU64;
 use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 use persistence_core::{Error, ListOptions, is_expired};
 
 use crate::copy::Context;
-use crate::engine::{self, Problem, keep};
+use crate::engine::{self, Listed, Problem, keep};
 use crate::exit::{CliError, Status, is_per_key};
 use crate::output::Progress;
+use crate::skip::{Skip, Skipped};
 use crate::store::Store;
 
 /// What `purge-expired` did.
@@ -30,6 +32,11 @@ pub struct PurgeReport {
     pub failed: u64,
     /// The first problems (keys redacted unless `--show-keys`).
     pub problems: Vec<Problem>,
+    /// Entries skipped (names that are not keys, unreadable data): neither scanned nor
+    /// deleted. JSON fields `skipped`, `skipped_not_a_key`, `skipped_unreadable`,
+    /// `skipped_entries`.
+    #[serde(flatten)]
+    pub skips: Skipped,
     /// Stopped by Ctrl-C.
     pub interrupted: bool,
     /// Wall time, seconds.
@@ -37,10 +44,10 @@ pub struct PurgeReport {
 }
 
 impl PurgeReport {
-    /// 0 done, 1 some deletes failed, 130 interrupted. Entries saved again meanwhile were
-    /// rightly kept: not a failure.
+    /// 0 done, 1 some deletes failed or entries were skipped, 130 interrupted. Entries saved
+    /// again meanwhile were rightly kept: not a failure.
     pub fn status(&self) -> Status {
-        Status::of_run(self.interrupted, self.failed == 0)
+        Status::of_run(self.interrupted, self.failed == 0 && self.skips.is_empty())
     }
 
     /// Human-readable summary.
@@ -64,12 +71,22 @@ impl PurgeReport {
         for p in &self.problems {
             out.push_str(&format!("  {}: {}\n", p.key, p.problem));
         }
+        out.push_str(&self.skips.render());
         out
     }
 }
 
+/// What purging one listed entry did.
+enum Purged {
+    /// Not expired (`None`), or expired and deleted or not.
+    Listed(String, Option<Result<(), Error>>),
+    /// Not a key, or unreadable: left alone.
+    Skipped(Skip),
+}
+
 /// Deletes every expired entry of `src` (under `prefix`) that is still stored, each on the
-/// version listed (`delete_if`), so that one saved again meanwhile is kept.
+/// version listed (`delete_if`), so that one saved again meanwhile is kept. Entries that are
+/// not keys or cannot be read are skipped, counted ([`PurgeReport::skips`]) and left alone.
 pub async fn purge_expired(
     src: &Store,
     prefix: Option<&str>,
@@ -92,24 +109,32 @@ pub async fn purge_expired(
     };
     let progress = Progress::new(ctx.bars, "purging", "entries");
     let adapter = src.adapter.as_ref();
-    let mut results = adapter
-        .entries(&list)
-        .flat_map(engine::flatten)
+    let resumed = AtomicU64::new(0);
+    let mut results = engine::entries(src, &list, concurrency, None, &resumed)
         .take_until(ctx.cancel.cancelled())
         .map(|entry| async move {
-            let e = entry?;
+            let e = match entry? {
+                Listed::Entry(e) => e,
+                Listed::Skipped(s) => return Ok::<_, Error>(Purged::Skipped(s)),
+            };
             if !is_expired(e.stored.expires_at, SystemTime::now()) {
-                return Ok::<_, Error>((e.key, None));
+                return Ok(Purged::Listed(e.key, None));
             }
             if dry_run {
-                return Ok((e.key, Some(Ok(()))));
+                return Ok(Purged::Listed(e.key, Some(Ok(()))));
             }
             let deleted = adapter.delete_if(&e.key, &e.stored.version).await;
-            Ok((e.key, Some(deleted)))
+            Ok(Purged::Listed(e.key, Some(deleted)))
         })
         .buffer_unordered(concurrency.max(1));
     while let Some(result) = results.next().await {
-        let (key, outcome) = result?;
+        let (key, outcome) = match result? {
+            Purged::Listed(key, outcome) => (key, outcome),
+            Purged::Skipped(s) => {
+                report.skips.add(s, ctx.keys, None);
+                continue;
+            }
+        };
         report.scanned += 1;
         progress.add(1, 0);
         match outcome {

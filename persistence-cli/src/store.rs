@@ -87,6 +87,16 @@ impl StoreUrl {
         !matches!(self, StoreUrl::S3(_))
     }
 
+    /// Whether the backend's listing goes on past an entry it cannot give (the listing
+    /// contract: a name that is no key or unreadable data is an `Err` item of its own), so that
+    /// a bulk command can skip and count it. The S3 adapter does; memory has no such entries.
+    /// The file, SQLite and DynamoDB adapters still end their listing (DynamoDB: its scan
+    /// segment) at the first such entry, so skipping it there would silently leave out every
+    /// entry after it: on those stores the command stops at it instead, as it always did.
+    pub fn lists_past_bad_entries(&self) -> bool {
+        matches!(self, StoreUrl::S3(_) | StoreUrl::Memory)
+    }
+
     /// Whether counting keys costs little next to reading them (not a DynamoDB scan, which
     /// costs as much read capacity as reading the items).
     pub fn counts_cheaply(&self) -> bool {
@@ -312,6 +322,10 @@ mod tests {
         assert!(ok("dynamodb://table").lists_entries_in_bulk());
         assert!(!ok("dynamodb://table").counts_cheaply());
         assert!(ok("file://x").counts_cheaply());
+        assert!(ok("s3://bucket/p").lists_past_bad_entries());
+        for url in ["dynamodb://table", "file://x", "sqlite://x.db"] {
+            assert!(!ok(url).lists_past_bad_entries(), "{url}");
+        }
     }
 
     #[tokio::test]

@@ -12,10 +12,11 @@ use persistence_core::clock::epoch_seconds;
 use persistence_core::{Error, ListOptions};
 
 use crate::copy::Context;
-use crate::engine::{self, Problem, Written, keep};
+use crate::engine::{self, Listed, Problem, Written, keep};
 use crate::exit::{CliError, Status};
 use crate::jsonl::{self, Lines, Record};
 use crate::output::{Progress, peak_rss_kib};
+use crate::skip::Skipped;
 use crate::store::Store;
 
 /// What an export did.
@@ -29,6 +30,10 @@ pub struct ExportReport {
     pub keys: u64,
     /// Bytes written.
     pub bytes: u64,
+    /// Source entries skipped (names that are not keys, unreadable data): not in the file.
+    /// JSON fields `skipped`, `skipped_not_a_key`, `skipped_unreadable`, `skipped_entries`.
+    #[serde(flatten)]
+    pub skips: Skipped,
     /// Wall time, seconds.
     pub elapsed_s: f64,
     /// Peak resident memory of the process (VmHWM), KiB.
@@ -36,15 +41,21 @@ pub struct ExportReport {
 }
 
 impl ExportReport {
+    /// The exit status: 0 every listed entry exported, 1 some were skipped.
+    pub fn status(&self) -> Status {
+        Status::of_run(false, self.skips.is_empty())
+    }
+
     /// Human-readable summary.
     pub fn render(&self) -> String {
         format!(
-            "exported {} keys ({}) from {} to {} in {:.1} s\n",
+            "exported {} keys ({}) from {} to {} in {:.1} s\n{}",
             self.keys,
             indicatif::HumanBytes(self.bytes),
             self.source,
             self.file,
-            self.elapsed_s
+            self.elapsed_s,
+            self.skips.render()
         )
     }
 }
@@ -94,7 +105,9 @@ impl Sink {
 
 /// Writes every live key of `src` (under `prefix`) to `file` as JSON Lines (`-`: standard
 /// output). The file appears only when complete: lines go to a temporary file next to it,
-/// renamed at the end; on an error or Ctrl-C it is removed and `file` is untouched.
+/// renamed at the end; on an error or Ctrl-C it is removed and `file` is untouched. Source
+/// entries that are not keys or cannot be read are skipped and counted
+/// ([`ExportReport::skips`]): the file holds every other key.
 pub async fn export(
     src: &Store,
     file: &Path,
@@ -136,13 +149,17 @@ pub async fn export(
         None => list,
     };
     let progress = Progress::new(ctx.bars, "exporting", "keys");
-    let skipped = AtomicU64::new(0);
+    let resumed = AtomicU64::new(0);
     let mut entries =
-        engine::entries(src, &list, concurrency, None, &skipped).take_until(ctx.cancel.cancelled());
+        engine::entries(src, &list, concurrency, None, &resumed).take_until(ctx.cancel.cancelled());
     let mut failure: Option<CliError> = None;
     while let Some(entry) = entries.next().await {
         let e = match entry {
-            Ok(e) => e,
+            Ok(Listed::Entry(e)) => e,
+            Ok(Listed::Skipped(skip)) => {
+                report.skips.add(skip, ctx.keys, None);
+                continue;
+            }
             Err(err) => {
                 failure = Some(err.into());
                 break;

@@ -3,9 +3,11 @@
 //! emulator fails these tests instead of skipping them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -18,106 +20,12 @@ use persistence_core::{
 };
 use persistence_dynamodb::DynamoDbAdapter;
 use persistence_integration_tests::{
-    dynamodb_adapter, dynamodb_client, emulator, new_bucket, s3_client, unique_name,
+    dynamodb_adapter, dynamodb_client, new_bucket, s3_client, unique_name,
 };
 use persistence_s3::S3Adapter;
 use serde_json::{Value, json};
 
-/// The tool, run against the emulator, in `dir` (where default checkpoints go).
-struct Tool {
-    endpoint: String,
-    dir: tempfile::TempDir,
-}
-
-impl Tool {
-    async fn new() -> Option<Self> {
-        let e = emulator().await?;
-        Some(Self {
-            endpoint: e.endpoint.clone(),
-            dir: tempfile::tempdir().unwrap(),
-        })
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_alexa-persistence"));
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("RUST_LOG", "warn")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_ENDPOINT_URL_S3")
-            .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
-            .env_remove("ALEXA_PERSISTENCE_TEST_RAISE");
-        c
-    }
-
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut c = self.command(args);
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let out = c.output().expect("the tool runs");
-        Run::from(args, out)
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_with(args, &[])
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-/// One run of the tool.
-struct Run {
-    args: String,
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from(args: &[&str], out: Output) -> Self {
-        use std::os::unix::process::ExitStatusExt;
-        Self {
-            args: args.join(" "),
-            code: out.status.code(),
-            signal: out.status.signal(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    #[track_caller]
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "`alexa-persistence {}` exited {:?} (signal {:?})\nstdout:\n{}\nstderr:\n{}",
-            self.args,
-            self.code,
-            self.signal,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "`{}`: stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.args, self.stdout, self.stderr
-            )
-        })
-    }
-}
+use common::{Run, Tool};
 
 fn exact_attrs(text: &str) -> Attributes {
     let persistence_core::exact::ExactValue::Map(map) =

@@ -14,9 +14,18 @@ Stores: dynamodb://TABLE  s3://BUCKET[/PREFIX]  sqlite://PATH  file://DIR  memor
   Region, endpoint and credentials come from the usual AWS environment (AWS_REGION, AWS_PROFILE,
   AWS_ENDPOINT_URL, ...); a URL may add ?region=REGION. Logs: RUST_LOG (default warn), on stderr.
 
+Skipped entries: ls, export, copy, verify and purge-expired go on past a listed entry that is not a
+  key (an S3 \"folder\" marker PREFIX/a/, a name like PREFIX/x//y) or whose data cannot be read (a
+  body that is not a JSON object): they leave it as it is, name it on stderr (redacted), count it
+  (--json: \"skipped\", \"skipped_not_a_key\", \"skipped_unreadable\", \"skipped_entries\"; the report
+  says \"skipped N objects that are not keys / unreadable\") and exit 1. Any other error (bucket or
+  table gone, access denied, network) still stops the command, and so does such an entry in a
+  file, SQLite or DynamoDB source, whose listing cannot go on past it yet (exit 5 or 2).
+
 Exit codes:
   0    done
-  1    done, but not everything: differences found, keys or lines failed or left alone
+  1    done, but not everything: differences found, keys or lines failed or left alone, entries
+       skipped (not keys, unreadable)
   2    usage: bad arguments, URL, key, version or input (nothing was changed)
   3    not found: the key (get), or the table, bucket or directory
   4    conflict: a conditional put or rm found another version or an existing key
@@ -108,7 +117,8 @@ pub enum Command {
         #[arg(long, value_name = "V")]
         if_version: Option<String>,
     },
-    /// List keys, one per line, as they are found (streaming)
+    /// List keys, one per line, as they are found (streaming); names that are not keys are
+    /// skipped and named on stderr (exit 1)
     Ls {
         /// The store
         #[arg(value_name = "SRC")]

@@ -4,9 +4,8 @@
 use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use futures::StreamExt;
 use persistence_core::clock::{epoch_seconds, from_epoch_seconds};
-use persistence_core::{Attributes, Expiry, ListOptions, SaveMode, SaveOptions, Version};
+use persistence_core::{Attributes, Expiry, SaveMode, SaveOptions, Version};
 use serde::Serialize;
 
 use crate::checkpoint::Header;
@@ -231,39 +230,14 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<Status, CliError> {
         }
         Command::Ls { src, prefix } => {
             let store = store::open(&src, Access::Read, &aws, false).await?;
-            let mut options = ListOptions::default().page_size(1000);
-            if let Some(p) = prefix {
-                options = options.prefix(p);
-            }
-            let mut pages = store.adapter.list_keys(&options);
             let mut out = BufWriter::new(std::io::stdout().lock());
-            while let Some(page) = pages.next().await {
-                for key in page? {
-                    let line = if json {
-                        serde_json::Value::String(key).to_string()
-                    } else {
-                        key
-                    };
-                    let written = out
-                        .write_all(line.as_bytes())
-                        .and_then(|()| out.write_all(b"\n"));
-                    match written {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                            return Ok(Status::Ok);
-                        }
-                        Err(e) => return Err(CliError::io("writing to standard output", &e)),
-                    }
-                }
-                // Stream: each page reaches the reader as soon as it is listed.
-                if let Err(e) = out.flush() {
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(Status::Ok);
-                    }
-                    return Err(CliError::io("writing to standard output", &e));
-                }
+            let r = crate::ls::ls(&store, prefix.as_deref(), json, &mut out, &ctx).await?;
+            drop(out);
+            // Standard output holds the keys only: the summary goes to stderr.
+            if !r.skips.is_empty() {
+                output::eprintln_above(r.skips.summary().trim_end());
             }
-            Ok(Status::Ok)
+            Ok(r.status())
         }
         Command::Export {
             src,
@@ -281,11 +255,16 @@ pub async fn run(cli: Cli, cancel: Cancel) -> Result<Status, CliError> {
             )
             .await?;
             if file.as_os_str() == "-" {
+                // Standard output holds the export: the summary goes to the log, what was
+                // skipped to stderr.
                 tracing::info!("{}", r.render().trim_end());
+                if !r.skips.is_empty() {
+                    output::eprintln_above(r.skips.summary().trim_end());
+                }
             } else {
                 report(json, &r, || r.render())?;
             }
-            Ok(Status::Ok)
+            Ok(r.status())
         }
         Command::Import {
             file,
