@@ -23,8 +23,9 @@ use crate::slots::{Slots, Ticket};
 /// - [`save_with`](PersistenceAdapter::save_with) and [`save`](PersistenceAdapter::save) go to
 ///   the store with the caller's condition unchanged (the cache never decides one). On success
 ///   the cache holds what the store now holds, at the version it returned, as a read would
-///   return it; on any error (conflict, outcome unknown, refused, backend) the key is evicted,
-///   so the next read asks the store. A save with the caller's own write token
+///   return it (or evicts the key when that is not certain, see the [crate documentation](crate));
+///   on any error (conflict, outcome unknown, refused, backend) the key is evicted, so the next
+///   read asks the store. A save with the caller's own write token
 ///   ([`SaveOptions::token`]) may be the retry of an earlier write, answered with that write's
 ///   version although others wrote since, so it evicts too.
 /// - [`delete`](PersistenceAdapter::delete) and [`delete_if`](PersistenceAdapter::delete_if)

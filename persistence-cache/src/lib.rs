@@ -1,5 +1,5 @@
 //! A read cache for any persistent-attributes adapter: [`CachingAdapter`] wraps a
-//! [`PersistenceAdapter`] (DynamoDB, S3, SQLite, files, memory, yours) so that a warm Lambda or
+//! [`PersistenceAdapter`](persistence_core::PersistenceAdapter) (DynamoDB, S3, SQLite, files, memory, yours) so that a warm Lambda or
 //! a long-running server that reads the same user again pays no round trip, while every write
 //! still goes to the store with its condition, so no update is lost. In the spirit of
 //! tower-sessions' `CachingSessionStore`, on [moka](https://docs.rs/moka)'s concurrent cache.
@@ -53,10 +53,21 @@
 //! ([`SaveMode::Overwrite`](persistence_core::SaveMode::Overwrite)) overwrite blindly, with or
 //! without a cache.
 //!
-//! Within one process the cache is exact: a save's copy is what the next read of the store
-//! would return (the attributes' exact stored forms, the version, the expiry), a read that began
-//! before a write to the same key never caches the older answer, and attributes whose expiry
-//! passed read as absent. Reads are not merged: two concurrent misses of one key make two reads.
+//! Within one process the cache is exact:
+//! - A save's copy is what the next read of the store would return: the attributes as written
+//!   (their exact stored forms, [`Attributes::to_exact`](persistence_core::Attributes::to_exact)),
+//!   read back as the adapter reads them, stamped with the new version
+//!   ([`Attributes::read_at`](persistence_core::Attributes::read_at)), with the expiry the store
+//!   gave them. A save whose forms some backends store differently (sets and binary, which
+//!   JSON-text backends keep as lists and base64 strings; a number not spelled as JSON spells it)
+//!   evicts instead, as does a save whose expiry straddled a second. One difference remains on
+//!   DynamoDB, which trims the zeros of number text: a copy holds `1.50` where DynamoDB would
+//!   read back `1.5`; same value, same JSON view, and the same item after the next save.
+//! - A read that began before a write, delete or eviction of the same key finished never caches
+//!   its older answer; of two overlapping writes to one key neither is cached.
+//! - Attributes whose expiry passed read as absent, as from the store, without a round trip.
+//!
+//! Reads are not merged: two concurrent misses of one key make two reads.
 
 mod adapter;
 mod builder;
