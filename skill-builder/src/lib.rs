@@ -85,6 +85,8 @@ pub use routes::Route;
 pub use skill::{Skill, SkillBuilder, TurnTrace};
 pub use turn::{AttributesMut, StateMut, Turn};
 
+#[cfg(feature = "cache")]
+pub use persistence_cache::CachingAdapter;
 #[cfg(feature = "dynamodb")]
 pub use persistence_dynamodb::DynamoDbAdapter;
 #[cfg(feature = "memory")]
