@@ -85,11 +85,19 @@ trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT
 trap 'say "terminated"; exit 143' TERM
 
-# `doc LINE`: LINE must be a whole line of the quick start; then it runs here, as written.
+# `in_doc LINE`: LINE must be a whole line of the quick start.
+in_doc() { grep -Fxq -- "$1" "$DOC" || die "docs/quickstart/README.md no longer says: $1"; }
+# `doc LINE [OUT [ERR]]`: runs LINE of the quick start here, as written (in this shell: `cd`
+# and `export` hold for what follows), its output into OUT and ERR when given.
 doc() {
-  grep -Fxq -- "$1" "$DOC" || die "docs/quickstart/README.md no longer says: $1"
-  say "\$ $1"
-  eval "$1"
+  local line=$1 out=${2:-/dev/stdout} err=${3:-/dev/stderr}
+  in_doc "$line"
+  say "\$ $line"
+  if [[ $err == "$out" ]]; then
+    eval "$line" >"$out" 2>&1
+  else
+    eval "$line" >"$out" 2>"$err"
+  fi
 }
 
 command -v python3 >/dev/null 2>&1 || die "python3 not found"
@@ -141,7 +149,7 @@ debug = false
 EOF
 
 # ---------------------------------------------------------------- 2. a conversation in a test
-doc 'cargo test' >"$work/cargo-test.log" 2>&1 || die "cargo test failed (log: $work/cargo-test.log)"
+doc 'cargo test' "$work/cargo-test.log" "$work/cargo-test.log" || die "cargo test failed (log: $work/cargo-test.log)"
 grep -E '^test |^test result' "$work/cargo-test.log" >&2
 grep -q '^test result: ok. [1-9]' "$work/cargo-test.log" || die "cargo test ran no test"
 say "the crate built and its conversation test passed in $(since "$t") ($(grep -c '^ *Compiling' "$work/cargo-test.log" || true) crates compiled)"
@@ -149,13 +157,13 @@ say "the crate built and its conversation test passed in $(since "$t") ($(grep -
 # ---------------------------------------------------------------- 3. one turn
 t=$(now_ms)
 # `cargo install skill-testkit`, from the repository (the only line of the page not run as is).
-grep -Fxq 'cargo install skill-testkit' "$DOC" || die "docs/quickstart/README.md no longer says: cargo install skill-testkit"
+in_doc 'cargo install skill-testkit'
 say "\$ cargo install skill-testkit   # here: --path $ROOT/skill-testkit --debug --locked"
 cargo install --quiet --path "$ROOT/skill-testkit" --debug --locked --root "$work/tools" \
   >"$work/cargo-install.log" 2>&1 || die "cargo install skill-testkit failed (log: $work/cargo-install.log)"
 export PATH="$work/tools/bin:$PATH"
 doc 'export ALEXA_SKILL_ID=amzn1.ask.skill.00000000-0000-0000-0000-000000000000'
-doc 'alexa-request launch | cargo run' >"$work/run.json" 2>"$work/cargo-run.log" \
+doc 'alexa-request launch | cargo run' "$work/run.json" "$work/cargo-run.log" \
   || die "alexa-request launch | cargo run failed (log: $work/cargo-run.log)"
 expect_speech "$work/run.json" "Welcome to Habit Tracker! Say: I did it, when you have done your habit today."
 say "one turn with cargo run in $(since "$t")"
@@ -185,7 +193,7 @@ wait_for_port() {
 }
 # `watch LINE LOG`: the documented watch command, in the background in its own process group.
 watch() {
-  grep -Fxq -- "$1" "$DOC" || die "docs/quickstart/README.md no longer says: $1"
+  in_doc "$1"
   say "\$ $1   # PORT=$PORT${TABLE:+, TABLE=$TABLE}, in the background"
   setsid bash -c "$1" >"$2" 2>&1 </dev/null &
   watch_pid=$!
@@ -194,7 +202,7 @@ watch() {
 # `invoke LINE OUT`: a documented invoke command; its answer into OUT. Bounded: the first
 # invocation may wait for watch to build the function.
 invoke() {
-  grep -Fxq -- "$1" "$DOC" || die "docs/quickstart/README.md no longer says: $1"
+  in_doc "$1"
   say "\$ $1"
   timeout 600 bash -c "$1" >"$2" 2>"$2.err" || { cat "$2.err" >&2; die "the invocation failed: $1"; }
 }
@@ -208,7 +216,7 @@ cargo build >"$work/cargo-build.log" 2>&1 || die "cargo build failed (log: $work
 say "cargo build (what watch runs) in $(since "$t")"
 
 t=$(now_ms)
-grep -Fxq 'PORT=9000' "$DOC" || die "docs/quickstart/README.md no longer says: PORT=9000"
+in_doc 'PORT=9000'
 PORT=$(free_port)
 export PORT
 watch 'cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $PORT --env-var ALEXA_SKILL_ID=$ALEXA_SKILL_ID --env-var SKILL_PERSISTENCE=memory' "$work/watch-memory.log"
@@ -250,7 +258,7 @@ case ${AWS_ENDPOINT_URL:-} in
     t=$(now_ms)
     export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
     export AWS_REGION=${AWS_REGION:-us-east-1}
-    grep -Fxq 'TABLE=habits' "$DOC" || die "docs/quickstart/README.md no longer says: TABLE=habits"
+    in_doc 'TABLE=habits'
     TABLE="quickstart-$(date +%s)-$$"
     export TABLE
     ! ddb exists "$TABLE" || die "table $TABLE exists already"
