@@ -90,10 +90,13 @@ in_doc() { grep -Fxq -- "$1" "$DOC" || die "docs/quickstart/README.md no longer 
 # `doc LINE [OUT [ERR]]`: runs LINE of the quick start here, as written (in this shell: `cd`
 # and `export` hold for what follows), its output into OUT and ERR when given.
 doc() {
-  local line=$1 out=${2:-/dev/stdout} err=${3:-/dev/stderr}
+  local line=$1 out=${2:-} err=${3:-}
   in_doc "$line"
   say "\$ $line"
-  if [[ $err == "$out" ]]; then
+  # (Not >/dev/stdout: reopening a log file that stdout is would truncate it.)
+  if [[ -z $out ]]; then
+    eval "$line"
+  elif [[ $err == "$out" ]]; then
     eval "$line" >"$out" 2>&1
   else
     eval "$line" >"$out" 2>"$err"
