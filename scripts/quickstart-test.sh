@@ -26,6 +26,8 @@
 # Fails (never skips) under CI when a tool is missing; outside CI, a missing cargo-lambda is a
 # loud skip of the Lambda part. Everything listens on 127.0.0.1 only; watch is stopped on exit,
 # failure, Ctrl-C or SIGTERM; the DynamoDB table is deleted.
+# The documented lines are kept in single quotes on purpose: they run as the page writes them.
+# shellcheck disable=SC2016
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly ROOT=$PWD
@@ -68,11 +70,11 @@ cleanup() {
   exit "$rc"
 }
 stop_watch() {
-  local i
+
   [[ -n $watch_pid ]] || return 0
   if kill -0 "$watch_pid" 2>/dev/null; then
     kill -TERM -- "-$watch_pid" 2>/dev/null || true
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
       kill -0 "$watch_pid" 2>/dev/null || break
       sleep 0.1
     done
