@@ -70,7 +70,6 @@ cleanup() {
   exit "$rc"
 }
 stop_watch() {
-
   [[ -n $watch_pid ]] || return 0
   if kill -0 "$watch_pid" 2>/dev/null; then
     kill -TERM -- "-$watch_pid" 2>/dev/null || true
