@@ -306,18 +306,8 @@ impl ExactValue {
                 Some(items) => Self::StringSet(items.into_iter().map(str::to_owned).collect()),
                 None => Self::from_json(now),
             },
-            (Self::NumberSet(old), Value::Array(new)) => match set_of(new, Value::as_number) {
-                Some(items) => Self::NumberSet(
-                    items
-                        .into_iter()
-                        .map(|n| {
-                            old.iter()
-                                .find(|o| o.to_json().as_ref() == Some(n))
-                                .cloned()
-                                .unwrap_or_else(|| ExactNumber::from_json(n))
-                        })
-                        .collect(),
-                ),
+            (Self::NumberSet(old), Value::Array(new)) => match number_set(old, new) {
+                Some(items) => Self::NumberSet(items),
                 None => Self::from_json(now),
             },
             (Self::BinarySet(_), Value::Array(new)) => {
@@ -498,6 +488,36 @@ fn truncated(s: &str) -> String {
 
 /// The distinct, non-empty elements of `items` if each one `pick`s, in order; `None` when one
 /// does not fit, two are equal, or there are none (DynamoDB stores no empty set).
+/// The members of a stored number set after a skill changed it to `new`: each member the
+/// skill left as it was keeps its exact text (matched by position first, then by any unused
+/// member with that view, so members alike as doubles keep theirs); `None` when `new` is not a
+/// set of distinct numbers (distinct by exact value, not by their `f64` views).
+fn number_set(old: &[ExactNumber], new: &[Value]) -> Option<Vec<ExactNumber>> {
+    use crate::number::same_number;
+    let mut used = vec![false; old.len()];
+    let mut out: Vec<ExactNumber> = Vec::with_capacity(new.len());
+    for (i, v) in new.iter().enumerate() {
+        let n = v.as_number()?;
+        let alike = |o: &ExactNumber| o.to_json().as_ref() == Some(n);
+        let at = match old.get(i) {
+            Some(o) if !used[i] && alike(o) => Some(i),
+            _ => (0..old.len()).find(|&j| !used[j] && alike(&old[j])),
+        };
+        let member = match at {
+            Some(j) => {
+                used[j] = true;
+                old[j].clone()
+            }
+            None => ExactNumber::from_json(n),
+        };
+        if out.iter().any(|m| same_number(m.as_str(), member.as_str())) {
+            return None;
+        }
+        out.push(member);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 fn set_of<'a, T: PartialEq>(
     items: &'a [Value],
     pick: impl Fn(&'a Value) -> Option<T>,
@@ -626,6 +646,26 @@ mod tests {
             v.to_json().unwrap(),
             json!({"a": [2.0 / 3.0, 1.1805916207174113e21, 1.5, 0, 100.0], "b": {"c": "é\"x"}})
         );
+    }
+
+    #[test]
+    fn a_number_set_whose_members_are_alike_as_doubles_stays_a_set_with_its_digits() {
+        let long = "0.10000000000000000000000000000000000001";
+        let stored = ExactValue::NumberSet(vec![
+            ExactNumber::parse("0.1").unwrap(),
+            ExactNumber::parse(long).unwrap(),
+        ]);
+        let mut view = stored.to_json().unwrap();
+        assert_eq!(view, json!([0.1, 0.1]));
+        view.as_array_mut().unwrap().push(json!(7));
+        let ExactValue::NumberSet(members) = stored.reconcile(&view) else {
+            panic!("the set became {:?}", stored.reconcile(&view));
+        };
+        let texts: Vec<&str> = members.iter().map(ExactNumber::as_str).collect();
+        assert_eq!(texts, ["0.1", long, "7"]);
+        // A skill that makes two members equal (by exact value) has a list, not a set.
+        let dup = json!([7, 7]);
+        assert!(matches!(stored.reconcile(&dup), ExactValue::List(_)));
     }
 
     #[test]

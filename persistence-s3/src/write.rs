@@ -249,7 +249,7 @@ impl S3Adapter {
         // create-only or blind write may have landed and been deleted or overwritten since.)
         let proven = match (&options.mode, &head) {
             (SaveMode::IfVersion(_), Some(h)) => {
-                replaced.is_some_and(|r| h.tokens.iter().any(|t| *t == r))
+                replaced.as_ref().is_some_and(|r| h.tokens.contains(r))
             }
             _ => false,
         };

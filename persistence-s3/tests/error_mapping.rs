@@ -210,6 +210,9 @@ async fn corrupt_bodies_are_typed_errors_naming_bucket() {
     }
 }
 
+/// The stored object a case's HEAD shows, given the token of the save under test.
+type HeadFor = Box<dyn Fn(&str) -> HeadObjectOutput + Send + Sync>;
+
 /// A save whose first attempt's answer was lost (a 500 here) and whose retry meets a failed
 /// precondition looks at the object: its own token current, or under later writes, is the save
 /// that landed; a list that shows every write since the version it replaced, without its token,
@@ -218,7 +221,7 @@ async fn corrupt_bodies_are_typed_errors_naming_bucket() {
 async fn a_retry_that_meets_its_own_write_is_the_save_that_landed() {
     let replaced = unique_token();
     let read_at = Version::new(format!("\"e1\";{}", short(&replaced)));
-    let cases: [(&str, Box<dyn Fn(&str) -> HeadObjectOutput + Send + Sync>); 4] = [
+    let cases: [(&str, HeadFor); 4] = [
         (
             "current",
             Box::new(|mine: &str| head("\"e9\"", mine.to_owned(), &[short(mine)])),

@@ -152,8 +152,7 @@ mod tests {
             tracing::trace!(target: "lambda_runtime::layers::api_response", body = "SECRET-ACCESS-TOKEN", "raw event");
             tracing::info!(target: "my_skill", "the skill's own line");
         });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        text
+        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
     }
 
     #[test]

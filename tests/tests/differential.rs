@@ -77,12 +77,6 @@ const KNOWN_BUG_5_S3_PREFIX: bool = false;
 /// attribute changed. While on, a case whose only differences are sets that became lists is
 /// skipped, loudly.
 const KNOWN_BUG_6_SETS_BECOME_LISTS: bool = false;
-/// persistence_core::exact: a number set whose members share a JSON view (two Python
-/// `Decimal`s equal as doubles, e.g. `0.1` and `0.1000…01` with 38 digits) is written back as
-/// a list of the doubles' digits when a skill on our side adds a member: the Python SDK then
-/// reads a list, and the 38 digits are gone. While on, the fixed test
-/// `python_dynamodb_number_set_members_alike_as_doubles` reports it loudly instead of failing.
-const KNOWN_BUG_NUMBER_SET_ALIKE_AS_DOUBLES: bool = true;
 
 const DEFAULT_CASES: u32 = 48;
 const DEFAULT_SEED: u64 = 0x19_d1ff;

@@ -49,8 +49,6 @@ pub async fn awkward_json(a: &dyn PersistenceAdapter) {
     assert_eq!(got, value, "[{}] extra attributes appeared", a.describe());
 }
 
-/// [`exact_decimals`] come back exactly, and an attribute nobody touched is written back
-
 /// Numbers no `f64`, `i64` or `u64` holds exactly, as Python skills store them (boto3 hands
 /// them `Decimal`s; Python ints grow past 2^64), within what every backend keeps (DynamoDB: 38
 /// significant digits, magnitudes 1e-130 to 1e126), as decimal text.

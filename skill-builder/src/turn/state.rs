@@ -99,7 +99,7 @@ pub(crate) struct Loaded {
 
 enum Persistent {
     Unloaded,
-    Loaded(Loaded),
+    Loaded(Box<Loaded>),
 }
 
 /// A read started before it was needed, for one key.
@@ -277,13 +277,13 @@ impl TurnShared {
             let key = Self::key_of(&self.envelope, &self.config, &st)?;
             if let Some(carried) = st.carried.take_if(|c| c.is_for(&key)) {
                 let (version, base) = carried.into_parts();
-                st.persistent = Persistent::Loaded(Loaded {
+                st.persistent = Persistent::Loaded(Box::new(Loaded {
                     key,
                     version,
                     view: View::new(base.clone()),
                     base,
                     deleted: false,
-                });
+                }));
                 return Ok(());
             }
             let prefetch = st.prefetch.take();
@@ -316,13 +316,13 @@ impl TurnShared {
                 Some(s) => (Some(s.version), s.attributes),
                 None => (None, Attributes::new()),
             };
-            st.persistent = Persistent::Loaded(Loaded {
+            st.persistent = Persistent::Loaded(Box::new(Loaded {
                 key,
                 version,
                 view: View::new(base.clone()),
                 base,
                 deleted: false,
-            });
+            }));
         }
         Ok(())
     }
@@ -474,13 +474,13 @@ impl TurnShared {
     /// Records what a write made: the stored state is now `version` (or nothing).
     pub(crate) fn committed(&self, key: &str, version: Option<Version>, attributes: Attributes) {
         let mut st = self.lock();
-        st.persistent = Persistent::Loaded(Loaded {
+        st.persistent = Persistent::Loaded(Box::new(Loaded {
             key: key.to_owned(),
             version,
             view: View::new(attributes.clone()),
             base: attributes,
             deleted: false,
-        });
+        }));
     }
 
     /// The loaded state, as a session can carry it to the next turn.

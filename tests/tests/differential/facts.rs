@@ -347,10 +347,7 @@ pub fn number_set_members_alike_as_doubles(sdk: Sdk) {
         found.to_json_text(),
         expected.to_json_text()
     );
-    if !super::KNOWN_BUG_NUMBER_SET_ALIKE_AS_DOUBLES {
-        panic!("{msg}");
-    }
-    eprintln!("\n!!!!!!!! KNOWN BUG (KNOWN_BUG_NUMBER_SET_ALIKE_AS_DOUBLES), not failing: {msg}\n");
+    panic!("{msg}");
 }
 
 /// `v` with the members of its sets (at any depth) sorted: DynamoDB's sets have no order.
