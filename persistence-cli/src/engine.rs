@@ -96,7 +96,6 @@ pub fn entries<'a>(
         }
         d
     };
-    let url = &src.url;
     if src.url.lists_entries_in_bulk() || options.include_expired {
         src.adapter
             .entries(options)
@@ -104,7 +103,7 @@ pub fn entries<'a>(
             .filter(move |e| future::ready(!matches!(e, Ok(en) if is_done(&en.key))))
             .map(move |e| match e {
                 Ok(entry) => Ok(Listed::Entry(entry)),
-                Err(e) => Skip::from_listing(e, url).map(Listed::Skipped),
+                Err(e) => Skip::from_listing(e).map(Listed::Skipped),
             })
             .boxed()
     } else {
@@ -116,7 +115,7 @@ pub fn entries<'a>(
             .map(move |k| async move {
                 let key = match k {
                     Ok(key) => key,
-                    Err(e) => return Skip::from_listing(e, url).map(|s| Some(Listed::Skipped(s))),
+                    Err(e) => return Skip::from_listing(e).map(|s| Some(Listed::Skipped(s))),
                 };
                 match adapter.get(&key).await {
                     Ok(got) => Ok(got.map(|stored| Listed::Entry(Entry { key, stored }))),

@@ -69,7 +69,7 @@ pub async fn ls<W: Write>(
             Err(e) => {
                 report
                     .skips
-                    .add(Skip::from_listing(e, &src.url)?, ctx.keys, None);
+                    .add(Skip::from_listing(e)?, ctx.keys, None);
                 continue;
             }
         };

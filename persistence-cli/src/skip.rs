@@ -3,18 +3,15 @@
 //! cannot be read (a body that is not a JSON object).
 //!
 //! Adapters yield each such entry as an `Err` item of its own in a listing and go on
-//! ([`Error::InvalidKey`], [`Error::CorruptData`]); any other error ends the listing, and the
-//! command with it. (Where an adapter still ends its listing at such an entry, see
-//! [`StoreUrl::lists_past_bad_entries`], the command stops there too: skipping it would leave out
-//! every entry after it unnoticed.) Reading a listed key is always per key: an unreadable one is
-//! skipped on every backend. Every bulk command (`ls`, `export`, `copy`, `verify`, `purge-expired`)
+//! ([`Error::InvalidKey`], [`Error::CorruptData`]; `persistence_core::listing`); any other error
+//! ends the listing, and the command with it. Reading a listed key is per key: an unreadable one
+//! is skipped too. Every bulk command (`ls`, `export`, `copy`, `verify`, `purge-expired`)
 //! completes, counts what it skipped by reason, names the first [`MAX_SKIPS_KEPT`] (redacted
 //! as keys are), and exits 1 ("done, but not everything").
 
 use persistence_core::Error;
 
 use crate::output::Keys;
-use crate::store::StoreUrl;
 
 /// Why an entry was skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -70,15 +67,10 @@ impl Skip {
         }
     }
 
-    /// The skip a listing error of `store` stands for: only where its listing goes on past
-    /// such an entry ([`StoreUrl::lists_past_bad_entries`]); elsewhere the error ends the
-    /// listing, so it ends the command too.
-    pub fn from_listing(error: Error, store: &StoreUrl) -> Result<Self, Error> {
-        if store.lists_past_bad_entries() {
-            Self::from_error(error, None)
-        } else {
-            Err(error)
-        }
+    /// The skip a listing error stands for (the listing goes on past it), or the error back
+    /// when it ends the listing (and the command with it).
+    pub fn from_listing(error: Error) -> Result<Self, Error> {
+        Self::from_error(error, None)
     }
 
     /// The name shown: the key as `keys` shows keys when it is known, else the name the

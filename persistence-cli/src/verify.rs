@@ -169,7 +169,7 @@ pub async fn verify(
         match page {
             Ok(keys) => report.destination_keys += keys.len() as u64,
             Err(e) => {
-                let skip = Skip::from_listing(e, &dst.url)?;
+                let skip = Skip::from_listing(e)?;
                 report.skips.add(skip, ctx.keys, Some("destination"));
             }
         }
@@ -179,7 +179,6 @@ pub async fn verify(
     if report.destination_keys != present {
         // Some destination keys are not in the source (or are expired there).
         let src_adapter = src.adapter.as_ref();
-        let dst_url = &dst.url;
         let mut extras = dst
             .adapter
             .list_keys(&list)
@@ -189,7 +188,7 @@ pub async fn verify(
                 let key = match k {
                     Ok(key) => key,
                     // Counted by the listing above.
-                    Err(e) => return Skip::from_listing(e, dst_url).map(|_| None),
+                    Err(e) => return Skip::from_listing(e).map(|_| None),
                 };
                 match src_adapter.get(&key).await {
                     Ok(Some(_)) => return Ok(None),

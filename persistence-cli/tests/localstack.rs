@@ -985,7 +985,8 @@ async fn reads_what_the_official_sdks_wrote_and_writes_what_they_read() {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["attributes", "attributesVersion", "id"],
+            // The SDKs' `id` and `attributes`, and our version and recent write tokens.
+            ["attributes", "attributesTokens", "attributesVersion", "id"],
             "{}",
             f.name
         );

@@ -411,39 +411,55 @@ async fn a_fatal_error_after_skipped_entries_still_stops_every_bulk_command() {
     }
 }
 
-/// The file, SQLite and DynamoDB adapters still end their listing at an entry they cannot give:
-/// skipping it there would leave out every entry after it unnoticed, so the command stops at it,
-/// as it always did.
+/// Every adapter lists past an entry it cannot read (the listing contract): a real file store
+/// with a broken key file and a real SQLite database whose row is not JSON are exported in full
+/// but for that entry, which is counted as unreadable.
 #[tokio::test]
-async fn where_the_listing_ends_at_a_bad_entry_the_command_stops() {
-    for url in [
-        "file:///nowhere",
-        "sqlite:///nowhere.db",
-        "dynamodb://table",
-    ] {
-        let tmp = tempfile::tempdir().unwrap();
-        let (src, _) = strays(url, false).await;
-        let file = tmp.path().join("out.jsonl");
-        let e = export(&src, &file, None, 4, &context(false))
+async fn file_and_sqlite_sources_skip_what_they_cannot_read_and_export_the_rest() {
+    const N: usize = 40;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = persistence_file::FileAdapter::create(tmp.path().join("files")).unwrap();
+    let sqlite = persistence_sqlite::SqliteAdapter::open(tmp.path().join("s.db"))
+        .await
+        .unwrap();
+    let stores: [(&str, Arc<dyn PersistenceAdapter>); 2] = [
+        ("file:///x", Arc::new(file.clone())),
+        ("sqlite:///x.db", Arc::new(sqlite.clone())),
+    ];
+    for (url, adapter) in stores {
+        for i in 0..N {
+            let key = format!("amzn1.ask.account.U{i:05}");
+            adapter
+                .save(&key, &attrs(json!({"i": i})), SaveMode::Overwrite)
+                .await
+                .unwrap();
+        }
+        // Break one entry behind the adapter's back.
+        let broken = "amzn1.ask.account.U00007";
+        if url.starts_with("file") {
+            std::fs::write(file.path_of(broken).unwrap(), b"{not json").unwrap();
+        } else {
+            rusqlite::Connection::open(tmp.path().join("s.db"))
+                .unwrap()
+                .execute(
+                    "UPDATE persistent_attributes SET attributes = '{not json' WHERE key = ?1",
+                    [broken],
+                )
+                .unwrap();
+        }
+        let src = Store {
+            url: StoreUrl::parse(url).unwrap(),
+            adapter,
+        };
+        let out = tmp.path().join(format!("out-{}.jsonl", &url[..4]));
+        let r = export(&src, &out, None, 4, &context(false))
             .await
-            .unwrap_err();
-        assert_eq!(e.status, Status::Usage, "{url}: {}", e.message);
-        assert!(e.message.contains("empty segments"), "{}", e.message);
-        assert!(!file.exists(), "{url}: no partial export");
-        let dst = MemoryAdapter::new();
-        let options = CopyOptions::default();
-        assert!(
-            copy(&src, &memory(&dst), &options, &context(false))
-                .await
-                .is_err(),
-            "{url}"
-        );
-        let mut out = Vec::new();
-        assert!(
-            persistence_cli::ls::ls(&src, None, false, &mut out, &context(false))
-                .await
-                .is_err(),
-            "{url}"
-        );
+            .unwrap_or_else(|e| panic!("{url}: export stopped: {}", e.message));
+        let report = json_of(&r);
+        assert_eq!(r.keys, (N - 1) as u64, "{url}: {report}");
+        assert_eq!(report["skipped_unreadable"].as_u64(), Some(1), "{url}: {report}");
+        assert_eq!(r.status(), Status::Partial, "{url}");
+        let lines = std::fs::read_to_string(&out).unwrap().lines().count();
+        assert_eq!(lines, N - 1, "{url}");
     }
 }

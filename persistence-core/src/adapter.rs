@@ -356,34 +356,37 @@ pub trait PersistenceAdapter: Send + Sync + fmt::Debug {
     async fn delete_if(&self, key: &str, expected: &Version) -> Result<()>;
 
     /// Every stored key `options` select, page by page, each once, in no particular order.
-    /// Expired keys are left out where the backend can tell without reading each one.
+    /// Expired keys are left out where the backend can tell without reading each one. A stored
+    /// name that is no key is an `Err` item of its own ([`Error::InvalidKey`]) and the listing
+    /// goes on; any other error ends it (see [`crate::listing`]).
     fn list_keys<'a>(&'a self, options: &ListOptions) -> Pages<'a, String>;
 
     /// Every stored entry `options` select, with its attributes, page by page, each once.
-    /// Expired entries are left out unless `options.include_expired`.
+    /// Expired entries are left out unless `options.include_expired`. An entry that cannot be
+    /// read is an `Err` item of its own and the listing goes on (see [`crate::listing`]).
     ///
     /// The default reads each key [`list_keys`](PersistenceAdapter::list_keys) gives with
     /// [`get`](PersistenceAdapter::get), eight at a time (so it never includes expired entries);
     /// backends that can read entries in bulk override it.
     fn entries<'a>(&'a self, options: &ListOptions) -> Pages<'a, Entry> {
-        self.list_keys(options)
-            .then(move |page| async move {
-                let keys = page?;
-                let mut out = Vec::with_capacity(keys.len());
-                let mut reads = futures::stream::iter(keys)
-                    .map(|key| async move {
-                        let got = self.get(&key).await;
-                        (key, got)
-                    })
-                    .buffered(8);
-                while let Some((key, got)) = reads.next().await {
-                    if let Some(stored) = got? {
-                        out.push(Entry { key, stored });
+        let pages = self.list_keys(options).then(move |page| async move {
+            let keys = match page {
+                Ok(keys) => keys,
+                Err(e) => return vec![Err(e)],
+            };
+            let reads = futures::stream::iter(keys)
+                .map(|key| async move {
+                    match self.get(&key).await {
+                        Ok(got) => Ok(got.map(|stored| Entry { key, stored })),
+                        Err(e) => Err(e),
                     }
-                }
-                Ok(out)
-            })
-            .boxed()
+                })
+                .buffered(8)
+                .collect::<Vec<_>>()
+                .await;
+            crate::listing::page_items(reads.into_iter().filter_map(Result::transpose))
+        });
+        crate::listing::until_fatal(pages.flat_map(futures::stream::iter))
     }
 
     /// A short description of where data goes (`DynamoDB table 'x'`), for logs and errors.

@@ -43,6 +43,7 @@ mod error;
 pub mod exact;
 mod key;
 pub mod limits;
+pub mod listing;
 pub mod merge;
 pub mod number;
 pub mod scrub;

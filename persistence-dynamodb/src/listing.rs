@@ -1,8 +1,10 @@
-//! Listing: a parallel scan of the table, keys only or whole entries.
+//! Listing: a parallel scan of the table, keys only or whole entries. An item whose key or
+//! data cannot be read is an error of its own and the scan goes on past it.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::StreamExt;
 use persistence_core::clock::epoch_seconds;
+use persistence_core::listing::{page_items, until_fatal};
 use persistence_core::{Entry, ListOptions, Pages, Result};
 
 use crate::{DynamoDbAdapter, Item, errors};
@@ -34,37 +36,41 @@ impl DynamoDbAdapter {
         let options = options.clone();
         let streams = (0..segments).map(move |segment| {
             let options = options.clone();
-            futures::stream::try_unfold(Some(None::<Item>), move |state| {
+            futures::stream::unfold(Some(None::<Item>), move |state| {
                 let options = options.clone();
                 async move {
-                    let Some(mut start) = state else {
-                        return Ok(None);
-                    };
+                    let mut start = state?;
                     loop {
-                        let out = self
+                        let out = match self
                             .scan_request(&options, projection, segment, segments, start)
                             .send()
                             .await
-                            .map_err(|e| errors::map("list", &self.resource, "", e))?;
+                        {
+                            Ok(out) => out,
+                            Err(e) => {
+                                let e = errors::map("list", &self.resource, "", e);
+                                return Some((vec![Err(e)], None));
+                            }
+                        };
                         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
-                        let page = out
+                        // An item that cannot be read is an error of its own; the scan goes on.
+                        let items: Vec<Result<T>> = out
                             .items
                             .unwrap_or_default()
                             .into_iter()
                             .map(|item| map(self, item))
-                            .collect::<Result<Vec<T>>>()?;
-                        if !page.is_empty() || next.is_none() {
-                            return Ok(Some((page, next.map(Some))));
+                            .collect();
+                        if !items.is_empty() || next.is_none() {
+                            return Some((page_items(items), next.map(Some)));
                         }
                         start = next;
                     }
                 }
             })
+            .flat_map(futures::stream::iter)
             .boxed()
         });
-        futures::stream::select_all(streams)
-            .filter(|page| futures::future::ready(!matches!(page, Ok(p) if p.is_empty())))
-            .boxed()
+        until_fatal(futures::stream::select_all(streams))
     }
 
     fn scan_request(

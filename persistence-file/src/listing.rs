@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
+use persistence_core::listing::{page_items, until_fatal};
 use persistence_core::{Error, ListOptions, Pages, Result, validate_key};
 
 use crate::keys::{MAX_DEPTH, MAX_KEY_BYTES, OWN_NAME_PREFIX, decode_path};
@@ -96,16 +97,18 @@ impl FileAdapter {
         let options = options.clone();
         let size = options.page_size.unwrap_or(1000).max(1);
         let walker = Walker::new(self.inner.root.clone());
-        futures::stream::unfold(Some(walker), move |state| {
+        let pages = futures::stream::unfold(Some(walker), move |state| {
             let inner = inner.clone();
             let options = options.clone();
             async move {
                 let mut walker = state?;
                 let resource = inner.resource.clone();
                 let outcome = blocking("list", &resource, move || {
-                    let mut page = Vec::new();
+                    // Each key's result: an entry that cannot be read is an error of its own
+                    // and the walk goes on past it.
+                    let mut results = Vec::new();
                     let mut done = false;
-                    while page.len() < size {
+                    while results.len() < size {
                         let next = walker.next_key().map_err(|e| {
                             if e.kind() == io::ErrorKind::NotFound && !inner.root.is_dir() {
                                 Error::NotFound {
@@ -123,20 +126,22 @@ impl FileAdapter {
                         if !options.matches(&key) {
                             continue;
                         }
-                        if let Some(item) = read(&inner, key, &path, &options)? {
-                            page.push(item);
+                        match read(&inner, key, &path, &options) {
+                            Ok(Some(item)) => results.push(Ok(item)),
+                            Ok(None) => {}
+                            Err(e) if e.is_entry_error() => results.push(Err(e)),
+                            Err(e) => return Err(e),
                         }
                     }
-                    Ok((page, (!done).then_some(walker)))
+                    Ok((results, (!done).then_some(walker)))
                 })
                 .await;
                 match outcome {
-                    Ok((page, next)) => Some((Ok(page), next)),
-                    Err(e) => Some((Err(e), None)),
+                    Ok((results, next)) => Some((page_items(results), next)),
+                    Err(e) => Some((vec![Err(e)], None)),
                 }
             }
-        })
-        .filter(|page| futures::future::ready(!matches!(page, Ok(p) if p.is_empty())))
-        .boxed()
+        });
+        until_fatal(pages.flat_map(futures::stream::iter))
     }
 }

@@ -216,3 +216,14 @@ async fn a_missing_directory_is_not_found() {
     let saved = s.save("k", &attrs(json!({})), SaveMode::Overwrite).await;
     assert!(matches!(saved, Err(Error::NotFound { .. })), "{saved:?}");
 }
+
+#[tokio::test]
+async fn a_listing_goes_past_files_it_cannot_read() {
+    let s = InTempDir::new(&conformance::Setup::default());
+    let store = &s.adapter;
+    conformance::listing_goes_past_unreadable_entries(store, |key| {
+        let path = store.path_of(&key).unwrap();
+        async move { std::fs::write(path, b"{not json").unwrap() }
+    })
+    .await;
+}

@@ -95,6 +95,7 @@ use futures::StreamExt;
 use persistence_core::clock::{epoch_seconds, from_epoch_seconds};
 use persistence_core::exact::{ExactValue, map_to_json_text};
 use persistence_core::limits::{MAX_JSON_DEPTH, check_depth};
+use persistence_core::listing::{page_items, until_fatal};
 use persistence_core::{
     Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter,
     RedactedKey, Result, SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait,
@@ -477,7 +478,7 @@ impl SqliteAdapter {
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .clamp(1, MAX_PAGE_SIZE);
         let include_expired = options.include_expired;
-        futures::stream::unfold(Next::Start, move |next| {
+        let pages = futures::stream::unfold(Next::Start, move |next| {
             let prefix = prefix.clone();
             async move {
                 let (from, inclusive) = match next {
@@ -526,7 +527,12 @@ impl SqliteAdapter {
                                 past_prefix = true;
                                 break;
                             }
-                            out.push(read(config, &key, row)?);
+                            // A row that cannot be read is an error of its own; the listing
+                            // goes on past it.
+                            match read(config, &key, row) {
+                                Err(e) if !e.is_entry_error() => return Err(e),
+                                item => out.push(item),
+                            }
                             last = Some(key);
                         }
                         let next = match last {
@@ -538,12 +544,12 @@ impl SqliteAdapter {
                     .await;
                 match page {
                     Ok((items, _)) if items.is_empty() => None,
-                    Ok((items, next)) => Some((Ok(items), next)),
-                    Err(e) => Some((Err(e), Next::Done)),
+                    Ok((items, next)) => Some((page_items(items), next)),
+                    Err(e) => Some((vec![Err(e)], Next::Done)),
                 }
             }
-        })
-        .boxed()
+        });
+        until_fatal(pages.flat_map(futures::stream::iter))
     }
 }
 

@@ -334,3 +334,21 @@ async fn a_schema_1_database_is_upgraded_on_open() {
         .unwrap();
     assert_eq!(version, persistence_sqlite::SCHEMA_VERSION);
 }
+
+#[tokio::test]
+async fn a_listing_goes_past_rows_it_cannot_read() {
+    let path = fresh_path("stray-rows");
+    let store = SqliteAdapter::open(&path).await.unwrap();
+    persistence_core::conformance::listing_goes_past_unreadable_entries(&store, |key| {
+        let path = path.clone();
+        async move {
+            raw(&path)
+                .execute(
+                    "UPDATE persistent_attributes SET attributes = '{not json' WHERE key = ?1",
+                    [key],
+                )
+                .unwrap();
+        }
+    })
+    .await;
+}

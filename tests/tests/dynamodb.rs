@@ -533,3 +533,19 @@ async fn item_size_limit_is_checked_before_the_call() {
     // The refused save changed nothing.
     assert_eq!(a.get("u").await.unwrap().unwrap().attributes, fits);
 }
+
+#[tokio::test]
+async fn a_scan_goes_past_items_it_cannot_read() {
+    let Some(a) = dynamodb_adapter("stray-items").await else {
+        return;
+    };
+    conformance::listing_goes_past_unreadable_entries(&a, |key| {
+        let a = &a;
+        async move {
+            let mut item = raw_item(a, &key).await;
+            item.insert("attributes".into(), AttributeValue::S("not a map".into()));
+            put_raw(a, item).await;
+        }
+    })
+    .await;
+}

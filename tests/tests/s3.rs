@@ -192,3 +192,22 @@ async fn missing_bucket_is_not_found_naming_it() {
         assert!(e.to_string().contains("no-such-bucket-here"), "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_listing_goes_past_objects_it_cannot_read() {
+    let Some(client) = s3_client().await else {
+        return;
+    };
+    let bucket = new_bucket(&client, "stray-objects").await;
+    let a = S3Adapter::builder(client.clone(), &bucket)
+        .path_prefix("skills/stray")
+        .build();
+    conformance::listing_goes_past_unreadable_entries(&a, |key| {
+        let (a, client, bucket) = (&a, &client, &bucket);
+        async move {
+            let object = a.object_key(&key).unwrap();
+            put_raw(client, bucket, &object, b"{not json".to_vec()).await;
+        }
+    })
+    .await;
+}

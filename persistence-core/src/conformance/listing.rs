@@ -93,3 +93,47 @@ pub async fn listing(a: &dyn PersistenceAdapter) {
     );
     assert_eq!(keys.len(), expected.len() - 1);
 }
+
+/// An entry whose stored data cannot be read does not end a listing (see [`crate::listing`]):
+/// `entries` yields every good entry and, for each entry `corrupt` broke, one
+/// [`Error::CorruptData`](crate::Error::CorruptData) item of its own, across pages; `list_keys`
+/// still lists every key.
+///
+/// Not part of [`run_all`](super::run_all): `corrupt(key)` must damage what the backend stores
+/// under `key` behind the adapter's back (each backend's tests know how).
+pub async fn listing_goes_past_unreadable_entries<F, Fut>(a: &dyn PersistenceAdapter, corrupt: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let prefix = unique_key("stray");
+    let keys: Vec<String> = (0..10).map(|i| format!("{prefix}/user-{i:02}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        a.save(key, &attrs(json!({"i": i})), SaveMode::Overwrite)
+            .await
+            .unwrap();
+    }
+    let broken = [keys[0].clone(), keys[4].clone(), keys[9].clone()];
+    for key in &broken {
+        corrupt(key.clone()).await;
+    }
+    let opts = ListOptions::default()
+        .prefix(format!("{prefix}/"))
+        .page_size(3);
+    let mut pages = a.entries(&opts);
+    let (mut good, mut errors) = (Vec::new(), 0);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(entries) => good.extend(entries.into_iter().map(|e| e.key)),
+            Err(e) if e.is_entry_error() => errors += 1,
+            Err(e) => panic!("[{}] a listing ended at an unreadable entry: {e}", a.describe()),
+        }
+    }
+    good.sort();
+    let want: Vec<String> = keys.iter().filter(|k| !broken.contains(k)).cloned().collect();
+    assert_eq!(good, want, "[{}] entries past unreadable ones", a.describe());
+    assert_eq!(errors, broken.len(), "[{}] one error per unreadable entry", a.describe());
+    let mut listed = collect_keys(a, &opts).await;
+    listed.sort();
+    assert_eq!(listed, keys, "[{}] list_keys", a.describe());
+}
