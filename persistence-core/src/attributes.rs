@@ -92,7 +92,9 @@ impl Attributes {
     /// the next save ([`Attributes::to_exact`]).
     ///
     /// # Errors
-    /// When a value has no JSON view (a number beyond `f64`'s range), naming it.
+    /// None today: every stored value has a JSON view (a number beyond `f64`'s range is seen
+    /// as its decimal text, see [`ExactValue::to_json`]); the `Result` stays for stored forms
+    /// a later version may not view.
     pub fn from_exact(exact: ExactMap) -> std::result::Result<Self, ExactError> {
         let map = map_to_json(&exact)?;
         Ok(Self {

@@ -198,12 +198,25 @@ impl ExactValue {
     }
 
     /// The JSON view a skill sees: numbers as [`json_number`], sets as arrays, binary as
-    /// base64 strings. An error (with its path) for a number beyond `f64`'s range.
+    /// base64 strings. A number beyond `f64`'s range (a Python int of hundreds of digits in a
+    /// JSON body) is seen as its decimal text, a string, so that the user stays readable; left
+    /// as it is, it is written back as the number it was.
+    ///
+    /// ```
+    /// use persistence_core::exact::ExactValue;
+    /// let big = format!("1{}", "0".repeat(400));
+    /// let v = ExactValue::parse_json(&format!(r#"{{"big": {big}, "n": 2}}"#)).unwrap();
+    /// let view = v.to_json().unwrap();
+    /// assert_eq!(view["big"], big.as_str());
+    /// let mut changed = view.clone();
+    /// changed["n"] = 3.into();
+    /// assert_eq!(v.reconcile(&changed).to_json_text(), format!(r#"{{"big":{big},"n":3}}"#));
+    /// ```
     pub fn to_json(&self) -> Result<Value, ExactError> {
         Ok(match self {
             Self::Null => Value::Null,
             Self::Bool(b) => Value::Bool(*b),
-            Self::Number(n) => Value::Number(number_view(n)?),
+            Self::Number(n) => number_value(n),
             Self::String(s) => Value::String(s.clone()),
             Self::Binary(b) => Value::String(BASE64.encode(b)),
             Self::List(items) => Value::Array(
@@ -217,17 +230,7 @@ impl ExactValue {
             Self::StringSet(items) => {
                 Value::Array(items.iter().cloned().map(Value::String).collect())
             }
-            Self::NumberSet(items) => Value::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| {
-                        number_view(n)
-                            .map(Value::Number)
-                            .map_err(|e| e.under(index(i)))
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
+            Self::NumberSet(items) => Value::Array(items.iter().map(number_value).collect()),
             Self::BinarySet(items) => Value::Array(
                 items
                     .iter()
@@ -242,7 +245,7 @@ impl ExactValue {
         match (self, v) {
             (Self::Null, Value::Null) => true,
             (Self::Bool(a), Value::Bool(b)) => a == b,
-            (Self::Number(a), Value::Number(b)) => a.to_json().as_ref() == Some(b),
+            (Self::Number(a), b) => number_has_view(a, b),
             (Self::String(a), Value::String(b)) => a == b,
             (Self::Binary(a), Value::String(b)) => BASE64.encode(a) == *b,
             (Self::List(a), Value::Array(b)) => {
@@ -257,11 +260,7 @@ impl ExactValue {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| y.as_str() == Some(x))
             }
             (Self::NumberSet(a), Value::Array(b)) => {
-                a.len() == b.len()
-                    && a.iter().zip(b).all(|(x, y)| {
-                        y.as_number()
-                            .is_some_and(|y| x.to_json().as_ref() == Some(y))
-                    })
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| number_has_view(x, y))
             }
             (Self::BinarySet(a), Value::Array(b)) => {
                 a.len() == b.len()
@@ -465,29 +464,24 @@ pub fn map_to_json_text(map: &ExactMap) -> String {
     out
 }
 
-fn number_view(n: &ExactNumber) -> Result<Number, ExactError> {
-    n.to_json().ok_or_else(|| {
-        ExactError::new(format!(
-            "the number {} has no JSON view (beyond the range of a 64-bit float)",
-            truncated(n.as_str())
-        ))
-    })
-}
-
-fn truncated(s: &str) -> String {
-    if s.len() <= 40 {
-        s.to_owned()
-    } else {
-        let mut end = 40;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…", &s[..end])
+/// A number's JSON view: the number where `f64` holds it, else its decimal text.
+fn number_value(n: &ExactNumber) -> Value {
+    match n.to_json() {
+        Some(v) => Value::Number(v),
+        None => Value::String(n.json_text()),
     }
 }
 
-/// The distinct, non-empty elements of `items` if each one `pick`s, in order; `None` when one
-/// does not fit, two are equal, or there are none (DynamoDB stores no empty set).
+/// True when `v` is [`number_value`] of `n`.
+fn number_has_view(n: &ExactNumber, v: &Value) -> bool {
+    match (n.to_json(), v) {
+        (Some(a), Value::Number(b)) => a == *b,
+        (None, Value::String(text)) => *text == n.json_text(),
+        _ => false,
+    }
+}
+
+
 /// The members of a stored number set after a skill changed it to `new`: each member the
 /// skill left as it was keeps its exact text (matched by position first, then by any unused
 /// member with that view, so members alike as doubles keep theirs); `None` when `new` is not a
@@ -497,8 +491,7 @@ fn number_set(old: &[ExactNumber], new: &[Value]) -> Option<Vec<ExactNumber>> {
     let mut used = vec![false; old.len()];
     let mut out: Vec<ExactNumber> = Vec::with_capacity(new.len());
     for (i, v) in new.iter().enumerate() {
-        let n = v.as_number()?;
-        let alike = |o: &ExactNumber| o.to_json().as_ref() == Some(n);
+        let alike = |o: &ExactNumber| number_has_view(o, v);
         let at = match old.get(i) {
             Some(o) if !used[i] && alike(o) => Some(i),
             _ => (0..old.len()).find(|&j| !used[j] && alike(&old[j])),
@@ -508,7 +501,7 @@ fn number_set(old: &[ExactNumber], new: &[Value]) -> Option<Vec<ExactNumber>> {
                 used[j] = true;
                 old[j].clone()
             }
-            None => ExactNumber::from_json(n),
+            None => ExactNumber::from_json(v.as_number()?),
         };
         if out.iter().any(|m| same_number(m.as_str(), member.as_str())) {
             return None;
@@ -518,6 +511,8 @@ fn number_set(old: &[ExactNumber], new: &[Value]) -> Option<Vec<ExactNumber>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The distinct, non-empty elements of `items` if each one `pick`s, in order; `None` when one
+/// does not fit, two are equal, or there are none (DynamoDB stores no empty set).
 fn set_of<'a, T: PartialEq>(
     items: &'a [Value],
     pick: impl Fn(&'a Value) -> Option<T>,
@@ -717,11 +712,26 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_numbers_have_no_view_and_say_where() {
-        let v = parse(r#"{"a": {"b": [1, 1e400]}}"#);
-        let e = v.to_json().unwrap_err();
-        assert_eq!(e.path(), "a.b[1]");
-        assert!(e.to_string().contains("1e400"), "{e}");
+    fn out_of_range_numbers_are_seen_as_their_text_and_written_back_as_numbers() {
+        let v = parse(r#"{"a": {"b": [1, 1e400]}, "s": [2, 3E+999]}"#);
+        let mut view = v.to_json().unwrap();
+        assert_eq!(view["a"]["b"][1], "1e400");
+        assert!(v.has_view(&view));
+        assert_eq!(v.reconcile(&view), v);
+        view["a"]["b"][0] = json!(5);
+        assert_eq!(
+            v.reconcile(&view).to_json_text(),
+            r#"{"a":{"b":[5,1e400]},"s":[2,3E+999]}"#
+        );
+        let set = ExactValue::NumberSet(vec![
+            ExactNumber::parse("1").unwrap(),
+            ExactNumber::parse("1e400").unwrap(),
+        ]);
+        let mut view = set.to_json().unwrap();
+        assert_eq!(view, json!([1, "1e400"]));
+        view.as_array_mut().unwrap().push(json!(2));
+        assert_eq!(set.reconcile(&view).to_json_text(), "[1,1e400,2]");
+        assert!(matches!(set.reconcile(&view), ExactValue::NumberSet(_)));
     }
 
     #[test]

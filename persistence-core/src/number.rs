@@ -23,7 +23,7 @@
 //! assert_eq!(json!(json_number("-0042").unwrap()), json!(-42));
 //! assert_eq!(json!(json_number("18446744073709551615").unwrap()), json!(u64::MAX));
 //! assert!(json_number("NaN").is_none());
-//! assert!(json_number("1e400").is_none()); // beyond f64: no JSON view
+//! assert!(json_number("1e400").is_none()); // beyond f64: viewed as its text instead
 //! ```
 
 use std::sync::OnceLock;
