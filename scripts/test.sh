@@ -2,7 +2,8 @@
 # The project's test command: `cargo test --workspace --all-features --no-fail-fast "$@"` against real
 # DynamoDB and S3 APIs, served by LocalStack on loopback (no Docker needed), then
 # scripts/lambda-e2e.sh (the cafe skill through the real Lambda front under `cargo lambda watch`,
-# on DynamoDB) while LocalStack is still up.
+# on DynamoDB) and, on a full run, scripts/quickstart-test.sh (docs/quickstart followed verbatim
+# in a fresh crate, on memory and DynamoDB) while LocalStack is still up.
 #
 #   scripts/test.sh                 # all tests
 #   scripts/test.sh -p persistence-s3 -- --nocapture
@@ -128,6 +129,12 @@ if [[ $# -eq 0 || " $* " == *skill-examples* ]]; then
   e2e_rc=0
   say "running scripts/lambda-e2e.sh (the Lambda front end to end)"
   run scripts/lambda-e2e.sh "${cargo_args[@]}" || e2e_rc=$?
+  if [[ $# -eq 0 ]]; then
+    # The quick start followed verbatim in a fresh crate, with the DynamoDB variant while the
+    # emulator is still up.
+    say "running scripts/quickstart-test.sh (docs/quickstart, verbatim)"
+    run scripts/quickstart-test.sh || { qs_rc=$?; [[ $e2e_rc -eq 0 ]] && e2e_rc=$qs_rc; }
+  fi
   if [[ $cargo_rc -ne 0 ]]; then
     say "cargo test failed (exit $cargo_rc); lambda-e2e exit $e2e_rc"
     exit "$cargo_rc"

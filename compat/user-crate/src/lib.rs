@@ -16,6 +16,7 @@ mod ours {
     use alexa_request_verifier as _;
     use alexa_skill_model as _;
     use persistence_aws as _;
+    use persistence_cache as _;
     use persistence_core as _;
     use persistence_dynamodb as _;
     use persistence_file as _;
