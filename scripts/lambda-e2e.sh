@@ -177,6 +177,8 @@ fn_env=(
   "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
   "RUST_LOG=${LAMBDA_E2E_RUST_LOG:-info}"
+  # What Lambda sets when the function's log format is JSON: logs must be JSON lines then.
+  "AWS_LAMBDA_LOG_FORMAT=JSON"
 )
 
 port=$(free_port)
@@ -306,5 +308,24 @@ if out=$(invoke 9-other-skill-launch.json); then
 fi
 grep -q SkillIdMismatch "$work/invoke.err" || { cat "$work/invoke.err" >&2; die "the refusal is not SkillIdMismatch"; }
 say "  refused: $(grep -m1 -o 'SkillError::SkillIdMismatch' "$work/invoke.err")"
+
+if [[ -z ${LAMBDA_E2E_WATCH_BUILDS:-} ]]; then
+  say "the function's logs are JSON lines (AWS_LAMBDA_LOG_FORMAT=JSON)"
+  "$PY" - "$work/function.log" <<'EOF' || die "the function's logs are not JSON lines (see $work/function.log)"
+import json, re, sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines() if l.strip()]
+records, text = [], []
+for l in lines:
+    try:
+        records.append(json.loads(l))
+    except ValueError:
+        # A line of the tracing text format: "2026-... INFO target: message".
+        if re.match(r"^\S*\d{4}-\d\d-\d\dT\S+\s+(TRACE|DEBUG|INFO|WARN|ERROR)\b", l):
+            text.append(l)
+ok = bool(records) and all(isinstance(r, dict) and "level" in r for r in records) and not text
+print(f"lambda-e2e.sh:   {len(records)} JSON log lines, {len(text)} text log lines", file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+fi
 
 say "PASSED: conversation in $(since "$t_conv"), whole test in $(since "$t_start") ($([[ -n ${LAMBDA_E2E_WATCH_BUILDS:-} ]] && echo "watch built the function" || echo "binary from the test build"))"

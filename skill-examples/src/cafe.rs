@@ -17,7 +17,7 @@
 //! use skill_testkit::Conversation;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let skill = skill_examples::cafe::skill(Arc::new(MemoryAdapter::new()));
+//! let skill = skill_examples::cafe::skill(Arc::new(MemoryAdapter::new()))?;
 //! let mut talk = Conversation::new(&skill);
 //! talk.launch().await?;
 //! let turn = talk.intent("OrderIntent").slot("drink", "tea").send().await?;

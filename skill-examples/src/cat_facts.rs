@@ -22,7 +22,7 @@
 //! use skill_testkit::Conversation;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let skill = skill_examples::cat_facts::skill(Arc::new(MemoryAdapter::new()));
+//! let skill = skill_examples::cat_facts::skill(Arc::new(MemoryAdapter::new()))?;
 //! let mut talk = Conversation::new(&skill);
 //! talk.launch().await?;
 //! let turn = talk.intent("FactNumberIntent").slot("fact_number", "2").send().await?;

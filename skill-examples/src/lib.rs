@@ -16,10 +16,11 @@
 //! use persistence_memory::MemoryAdapter;
 //!
 //! let store: Arc<dyn PersistenceAdapter> = Arc::new(MemoryAdapter::new());
-//! let cat_facts = skill_examples::cat_facts::skill(store.clone());
-//! let cafe = skill_examples::cafe::builder(store).with_skill_id("amzn1.ask.skill.1234").build();
+//! let cat_facts = skill_examples::cat_facts::skill(store.clone())?;
+//! let cafe = skill_examples::cafe::builder(store).with_skill_id("amzn1.ask.skill.1234").build()?;
 //! assert_eq!(cafe.skill_id(), Some("amzn1.ask.skill.1234"));
 //! # let _ = cat_facts;
+//! # Ok::<(), skill_builder::BuildError>(())
 //! ```
 
 #[cfg(feature = "account-linking")]
