@@ -67,9 +67,7 @@ pub async fn ls<W: Write>(
         let keys = match page {
             Ok(keys) => keys,
             Err(e) => {
-                report
-                    .skips
-                    .add(Skip::from_listing(e)?, ctx.keys, None);
+                report.skips.add(Skip::from_listing(e)?, ctx.keys, None);
                 continue;
             }
         };

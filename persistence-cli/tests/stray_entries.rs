@@ -457,7 +457,11 @@ async fn file_and_sqlite_sources_skip_what_they_cannot_read_and_export_the_rest(
             .unwrap_or_else(|e| panic!("{url}: export stopped: {}", e.message));
         let report = json_of(&r);
         assert_eq!(r.keys, (N - 1) as u64, "{url}: {report}");
-        assert_eq!(report["skipped_unreadable"].as_u64(), Some(1), "{url}: {report}");
+        assert_eq!(
+            report["skipped_unreadable"].as_u64(),
+            Some(1),
+            "{url}: {report}"
+        );
         assert_eq!(r.status(), Status::Partial, "{url}");
         let lines = std::fs::read_to_string(&out).unwrap().lines().count();
         assert_eq!(lines, N - 1, "{url}");

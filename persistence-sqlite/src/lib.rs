@@ -83,28 +83,29 @@
 //! its compile-time checked queries would also need a database at build time.
 
 mod errors;
+mod listing;
 mod pool;
 mod schema;
+mod write;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use futures::StreamExt;
 use persistence_core::clock::{epoch_seconds, from_epoch_seconds};
 use persistence_core::exact::{ExactValue, map_to_json_text};
 use persistence_core::limits::{MAX_JSON_DEPTH, check_depth};
-use persistence_core::listing::{page_items, until_fatal};
 use persistence_core::{
     Attributes, Clock, Entry, Error, ListOptions, MAX_KEY_BYTES, Pages, PersistenceAdapter,
     RedactedKey, Result, SaveMode, SaveOptions, Stored, SystemClock, Version, async_trait,
-    is_unique_token, remember_token, validate_key, write_token,
+    is_unique_token, validate_key, write_token,
 };
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
 
 use crate::pool::Pool;
 use crate::schema::ConnectionConfig;
+use crate::write::save_in_transaction;
 
 /// The schema version this crate writes and reads (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 2;
@@ -455,102 +456,6 @@ impl SqliteAdapter {
             ))
         }
     }
-
-    /// A stream of listing pages, in key order, each read from where the last one stopped
-    /// (keyset pagination: `key > last key`, never an offset).
-    fn pages<T, F>(&self, options: &ListOptions, read: F) -> Pages<'_, T>
-    where
-        T: Send + 'static,
-        F: Fn(&ConnectionConfig, &str, Row) -> Result<T> + Send + Sync + Copy + 'static,
-    {
-        /// Where the next page starts.
-        enum Next {
-            /// At the prefix (inclusive).
-            Start,
-            /// After this key.
-            After(String),
-            /// No more pages.
-            Done,
-        }
-        let prefix = options.prefix.clone().unwrap_or_default();
-        let limit = options
-            .page_size
-            .unwrap_or(DEFAULT_PAGE_SIZE)
-            .clamp(1, MAX_PAGE_SIZE);
-        let include_expired = options.include_expired;
-        let pages = futures::stream::unfold(Next::Start, move |next| {
-            let prefix = prefix.clone();
-            async move {
-                let (from, inclusive) = match next {
-                    Next::Done => return None,
-                    Next::Start => (prefix.clone(), true),
-                    Next::After(k) => (k, false),
-                };
-                let now = to_secs(self.clock.now());
-                let page = self
-                    .pool
-                    .run("list", false, move |config, conn| {
-                        let sql = format!(
-                            "SELECT key, {ROW_COLUMNS} FROM {TABLE} WHERE key {} ?1{} \
-                             ORDER BY key LIMIT ?2",
-                            if inclusive { ">=" } else { ">" },
-                            if include_expired {
-                                ""
-                            } else {
-                                " AND (expires_at IS NULL OR expires_at > ?3)"
-                            }
-                        );
-                        let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
-                        let mut stmt = conn
-                            .prepare_cached(&sql)
-                            .map_err(|e| config.fail("list", e))?;
-                        let fetched: Vec<(String, Row)> = if include_expired {
-                            stmt.query_map(rusqlite::params![from, limit_param], |r| {
-                                Ok((r.get(0)?, row_at(r, 1)?))
-                            })
-                            .and_then(Iterator::collect)
-                        } else {
-                            stmt.query_map(rusqlite::params![from, limit_param, now], |r| {
-                                Ok((r.get(0)?, row_at(r, 1)?))
-                            })
-                            .and_then(Iterator::collect)
-                        }
-                        .map_err(|e| config.fail("list", e))?;
-                        let full = fetched.len() == limit;
-                        let mut out = Vec::with_capacity(fetched.len());
-                        let mut last = None;
-                        let mut past_prefix = false;
-                        for (key, row) in fetched {
-                            if !key.starts_with(prefix.as_str()) {
-                                // Keys are in byte order: the keys under a prefix are
-                                // contiguous, and this one is past them.
-                                past_prefix = true;
-                                break;
-                            }
-                            // A row that cannot be read is an error of its own; the listing
-                            // goes on past it.
-                            match read(config, &key, row) {
-                                Err(e) if !e.is_entry_error() => return Err(e),
-                                item => out.push(item),
-                            }
-                            last = Some(key);
-                        }
-                        let next = match last {
-                            Some(k) if full && !past_prefix => Next::After(k),
-                            _ => Next::Done,
-                        };
-                        Ok((out, next))
-                    })
-                    .await;
-                match page {
-                    Ok((items, _)) if items.is_empty() => None,
-                    Ok((items, next)) => Some((page_items(items), next)),
-                    Err(e) => Some((vec![Err(e)], Next::Done)),
-                }
-            }
-        });
-        until_fatal(pages.flat_map(futures::stream::iter))
-    }
 }
 
 #[async_trait]
@@ -681,81 +586,4 @@ impl PersistenceAdapter for SqliteAdapter {
     fn describe(&self) -> String {
         self.pool.config.resource.clone()
     }
-}
-
-/// The body of a save: one `BEGIN IMMEDIATE` transaction that reads what the condition needs,
-/// decides, and writes, so nobody can write in between (in this process or another).
-#[allow(clippy::too_many_arguments)]
-fn save_in_transaction(
-    config: &ConnectionConfig,
-    conn: &mut Connection,
-    key: &str,
-    json: &str,
-    token: &str,
-    mode: &SaveMode,
-    expected: Option<String>,
-    expires_at: Option<i64>,
-    now: i64,
-) -> Result<Version> {
-    let fail = |e| config.fail("save", e);
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(fail)?;
-    let current: Option<(String, Option<i64>, String)> = tx
-        .prepare_cached(&format!(
-            "SELECT version, expires_at, recent_tokens FROM {TABLE} WHERE key = ?1"
-        ))
-        .and_then(|mut s| {
-            s.query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-        })
-        .map_err(fail)?;
-    // Expired attributes count as absent.
-    let current = current.filter(|(_, at, _)| at.is_none_or(|at| at > now));
-    let recent: Vec<String> = current
-        .as_ref()
-        .map(|(_, _, r)| r.split_ascii_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
-    if recent.iter().any(|t| t == token) {
-        // The same save made again after its answer was lost: it is one of the latest writes,
-        // whatever was written on top of it since. Nothing more to write.
-        tracing::debug!(key = %RedactedKey::new(key), "a retried save found its own write");
-        return Ok(Version::new(token));
-    }
-    let refusal = match (mode, &current) {
-        (SaveMode::Overwrite, _) | (SaveMode::CreateOnly, None) => None,
-        (SaveMode::CreateOnly, Some(_)) => Some("the key already exists".to_owned()),
-        (SaveMode::IfVersion(_), None) => Some("the key was deleted since it was read".to_owned()),
-        (SaveMode::IfVersion(_), Some((v, _, _))) if Some(v) == expected.as_ref() => None,
-        (SaveMode::IfVersion(v), Some((found, _, _))) => {
-            Some(format!("expected version {v}, found {found}"))
-        }
-    };
-    if let Some(reason) = refusal {
-        return Err(conflict(config, "save", key, reason));
-    }
-    let recent = remember_token(recent, token.to_owned()).join(" ");
-    let written = tx
-        .prepare_cached(&format!(
-            "INSERT INTO {TABLE} (key, attributes, version, expires_at, recent_tokens) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET \
-             attributes = excluded.attributes, version = excluded.version, \
-             expires_at = excluded.expires_at, recent_tokens = excluded.recent_tokens"
-        ))
-        .and_then(|mut s| s.execute(rusqlite::params![key, json, token, expires_at, recent]));
-    if let Err(e) = written {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::TooBig) {
-            return Err(Error::TooLarge {
-                operation: "save",
-                resource: config.resource.clone(),
-                key: RedactedKey::new(key),
-                size: Some(json.len()),
-                limit: SQLITE_MAX_LENGTH,
-                source: Some(Box::new(e)),
-            });
-        }
-        return Err(fail(e));
-    }
-    tx.commit().map_err(fail)?;
-    Ok(Version::new(token))
 }

@@ -126,13 +126,30 @@ where
         match page {
             Ok(entries) => good.extend(entries.into_iter().map(|e| e.key)),
             Err(e) if e.is_entry_error() => errors += 1,
-            Err(e) => panic!("[{}] a listing ended at an unreadable entry: {e}", a.describe()),
+            Err(e) => panic!(
+                "[{}] a listing ended at an unreadable entry: {e}",
+                a.describe()
+            ),
         }
     }
     good.sort();
-    let want: Vec<String> = keys.iter().filter(|k| !broken.contains(k)).cloned().collect();
-    assert_eq!(good, want, "[{}] entries past unreadable ones", a.describe());
-    assert_eq!(errors, broken.len(), "[{}] one error per unreadable entry", a.describe());
+    let want: Vec<String> = keys
+        .iter()
+        .filter(|k| !broken.contains(k))
+        .cloned()
+        .collect();
+    assert_eq!(
+        good,
+        want,
+        "[{}] entries past unreadable ones",
+        a.describe()
+    );
+    assert_eq!(
+        errors,
+        broken.len(),
+        "[{}] one error per unreadable entry",
+        a.describe()
+    );
     let mut listed = collect_keys(a, &opts).await;
     listed.sort();
     assert_eq!(listed, keys, "[{}] list_keys", a.describe());
