@@ -219,7 +219,12 @@ impl S3Adapter {
         }
         // The answer of an attempt was lost, or create-only met an object that may have
         // expired: look at what is stored.
-        let head = self.head("save", key, &object_key).await?;
+        let head = match self.head("save", key, &object_key).await {
+            Ok(head) => head,
+            // The read that would settle it failed: an attempt may still have landed.
+            Err(_) if unsettled || retried_by_caller => return Err(self.unknown(key)),
+            Err(e) => return Err(e),
+        };
         match &head {
             // This very write, still the current one.
             Some(h) if h.token.as_deref() == Some(token.as_str()) => {
@@ -313,15 +318,20 @@ impl S3Adapter {
             )
         };
         if !self.no_conditional_delete.load(Ordering::Relaxed) {
-            match self
+            // Conditional on the ETag, so the SDK may send it again: a second attempt after the
+            // first landed can only find the object gone or changed.
+            let log = AttemptLog::new();
+            let sent = self
                 .client
                 .delete_object()
                 .bucket(&self.bucket)
                 .key(&object_key)
                 .if_match(&etag)
+                .customize()
+                .interceptor(log.clone())
                 .send()
-                .await
-            {
+                .await;
+            match sent {
                 Ok(_) => return Ok(()),
                 Err(e) if errors::is_not_implemented(&e) => {
                     self.no_conditional_delete.store(true, Ordering::Relaxed);
@@ -331,6 +341,30 @@ impl S3Adapter {
                          on DeleteObject); falling back to check-then-delete, which a write \
                          between the check and the delete can still lose"
                     );
+                }
+                // An attempt may have landed without its answer: only what is stored can say.
+                Err(e) if log.possibly_applied() || ambiguous(&e) => {
+                    return match self.head("delete", key, &object_key).await {
+                        Ok(None) => Ok(()),
+                        // Still the version it was to delete: the delete never landed.
+                        Ok(Some(h)) if h.etag == etag => {
+                            match errors::map("delete", &self.resource, key, &object_key, e, None) {
+                                errors::Mapped::Missing => Ok(()),
+                                errors::Mapped::Error(e) => Err(e),
+                            }
+                        }
+                        // Written again since (after this delete landed, or instead of it), or
+                        // the read failed.
+                        _ => Err(Error::OutcomeUnknown {
+                            operation: "delete",
+                            resource: self.resource.clone(),
+                            key: RedactedKey::new(key),
+                            detail: "an attempt's answer was lost and the object does not show \
+                                     whether the delete landed (written again since, or \
+                                     unreadable)"
+                                .into(),
+                        }),
+                    };
                 }
                 Err(e) if errors::is_precondition_failure(&e) => {
                     // Gone already is fine; anything else is a newer version.
