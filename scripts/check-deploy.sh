@@ -3,7 +3,7 @@
 #   - deploy/sam/template.yaml passes cfn-lint (CloudFormation and SAM schemas, the AlexaSkill
 #     event included);
 #   - deploy/sam/check_template.py: the role has exactly the README's IAM actions on the table
-#     only, the function, table and log group are as the README's "Deploying" section says;
+#     only, the function, table and log group are as the guide's "Deploying" chapter (docs/guide/chapters/deploying.md) says;
 #   - deploy/sam/ha-relay.yaml (the Home Assistant relay) passes cfn-lint, and
 #     deploy/sam/check_ha_relay_template.py: logs-only role, the variables the relay reads;
 #   - deploy/ask/*/ask-resources.json point at an existing skill package.
