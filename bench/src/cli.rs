@@ -64,6 +64,27 @@ pub struct Cli {
     /// worker per CPU, as #[tokio::main])
     #[arg(long, conflicts_with = "copy")]
     pub current_thread: bool,
+    /// Only issue 22's rows: requests per five-turn session, bytes of a 350 KB map's save,
+    /// session latency under an emulated network, the account-linking first turn
+    #[arg(long, conflicts_with_all = ["copy", "skip_sessions"])]
+    pub sessions_only: bool,
+    /// Do not measure session latency under the emulated network (nor account linking)
+    #[arg(long, conflicts_with = "copy")]
+    pub skip_sessions: bool,
+    /// Measured five-turn sessions per configuration, and account-linking first turns per row
+    /// [default: 20, quick 3]
+    #[arg(long, value_name = "N", conflicts_with = "copy")]
+    pub sessions: Option<usize>,
+    /// Round-trip time the loopback proxy adds in front of the emulator, ms (half each way)
+    #[arg(long, value_name = "MS", default_value_t = 10, conflicts_with = "copy")]
+    pub rtt_ms: u64,
+    /// The account-linking lookup's time at the fake userinfo endpoint, ms
+    #[arg(long, value_name = "MS", default_value_t = 20, conflicts_with = "copy")]
+    pub lookup_ms: u64,
+    /// Python with the official ASK SDK for the session rows [default: ASK_SDK_PYTHON, else
+    /// the venv of scripts/official-sdks.sh]
+    #[arg(long, value_name = "PATH", conflicts_with = "copy")]
+    pub ask_python: Option<PathBuf>,
     /// Measure `alexa-persistence copy` DynamoDB -> S3 against boto3 instead (options below)
     #[arg(long)]
     pub copy: bool,
@@ -138,6 +159,20 @@ pub struct Options {
     pub conversion: bool,
     pub keep_alive: bool,
     pub current_thread: bool,
+    /// Only issue 22's rows.
+    pub sessions_only: bool,
+    /// Session latency and account linking under the emulated network.
+    pub session_latency: bool,
+    /// Measured sessions (and first turns) per configuration.
+    pub sessions: usize,
+    /// Unmeasured sessions per configuration first.
+    pub session_warmup: usize,
+    /// The proxy's delay each way.
+    pub one_way: Duration,
+    /// The simulated userinfo lookup.
+    pub lookup: Duration,
+    /// Python with the official SDK, or why there is none.
+    pub python: Result<PathBuf, String>,
 }
 
 impl Options {
@@ -170,6 +205,18 @@ impl Options {
             conversion: !cli.skip_conversion,
             keep_alive: !cli.no_keep_alive,
             current_thread: cli.current_thread,
+            sessions_only: cli.sessions_only,
+            session_latency: !cli.skip_sessions,
+            sessions: cli
+                .sessions
+                .map_or(if quick { 3 } else { 20 }, |n| n.max(1)),
+            session_warmup: if quick { 1 } else { 2 },
+            one_way: Duration::from_micros(cli.rtt_ms * 500),
+            lookup: Duration::from_millis(cli.lookup_ms),
+            python: cli
+                .ask_python
+                .clone()
+                .map_or_else(crate::session::python::find, Ok),
         }
     }
 }
