@@ -226,7 +226,7 @@ pub async fn save_bytes(
         .await?;
     attrs = read.attributes.clone().into_inner();
     measure(
-        "partial write: the map as read, one field changed, conditional save",
+        "save of the map as read, one field changed (DynamoDB: partial write)",
         counter,
     );
 
