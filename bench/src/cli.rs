@@ -16,6 +16,14 @@ Where DynamoDB and S3 are:
   otherwise                 LocalStack is started with scripts/emulator/localstack.sh
                             (LOCALSTACK_STATE_DIR if set) and stopped at the end
 
+Issue 22's rows (requests per five-turn skill session with and without the carried copy and
+the cache, bytes of a one-field change of a 350 KB map, session latency on DynamoDB behind a
+loopback proxy adding --rtt-ms against the official Python ASK SDK, the account-linking first
+turn with prefetch on and off) are part of every run; alone:
+  cargo run --release -p persistence-bench -- --sessions-only --quick    # ~15 s on a running emulator
+  cargo run --release -p persistence-bench -- --sessions-only --sessions 100
+The Python SDK comes from scripts/official-sdks.sh install (or ASK_SDK_PYTHON, --ask-python).
+
 --copy: `alexa-persistence copy dynamodb://T s3://B/P` on the emulator, against a plain boto3
 scan-and-put script, and the tool's peak memory as the number of keys grows. Build first:
   cargo build --release -p persistence-cli -p persistence-bench
@@ -244,12 +252,35 @@ mod tests {
         assert_eq!(o.cold_runs, 7);
         assert_eq!((o.overhead_rounds, o.conversion_batches), (6, 5));
         assert_eq!(o.json, None);
+        assert!(!o.sessions_only && o.session_latency);
+        assert_eq!((o.sessions, o.session_warmup), (20, 2));
+        assert_eq!(o.one_way, Duration::from_millis(5), "10 ms RTT");
+        assert_eq!(o.lookup, Duration::from_millis(20));
 
         let q = Options::new(&parse(&["--quick"]).unwrap());
         assert_eq!(q.phase, Duration::from_secs(1));
         assert_eq!(q.cold_runs, 3);
         assert_eq!(q.overhead_phase, Duration::from_secs(1).mul_f64(0.6));
         assert_eq!((q.overhead_rounds, q.conversion_batches), (2, 3));
+        assert_eq!((q.sessions, q.session_warmup), (3, 1));
+        let s = Options::new(
+            &parse(&[
+                "--sessions-only",
+                "--sessions",
+                "50",
+                "--rtt-ms",
+                "20",
+                "--ask-python",
+                "/py",
+            ])
+            .unwrap(),
+        );
+        assert!(s.sessions_only);
+        assert_eq!(s.sessions, 50);
+        assert_eq!(s.one_way, Duration::from_millis(10));
+        assert_eq!(s.python, Ok(PathBuf::from("/py")));
+        assert!(parse(&["--sessions-only", "--skip-sessions"]).is_err());
+        assert!(parse(&["--copy", "--sessions-only"]).is_err());
     }
 
     #[test]

@@ -233,6 +233,9 @@ pub async fn run(
     }
 
     let mut python_note = spec.python_missing.clone();
+    if spec.python.is_some() && !through.is_emulator() {
+        python_note = Some("the Python comparison runs on an emulator only".into());
+    }
     if let (Some(py), Target::Emulator { endpoint, .. }) = (&spec.python, &through) {
         eprintln!("bench: session latency: the official Python ASK SDK, {total} sessions");
         let prefix = format!("{key_prefix}-py");
