@@ -182,3 +182,31 @@ pub async fn run(
     }
     Ok((rows, keys))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use persistence_memory::MemoryAdapter;
+
+    #[tokio::test]
+    async fn every_row_runs_its_first_turns_with_one_read_each() {
+        let metered = Metered::new(Arc::new(MemoryAdapter::new()));
+        let (rows, keys) = run(
+            Arc::new(metered.clone()),
+            &metered,
+            2,
+            1,
+            Duration::from_millis(1),
+            "t",
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 4);
+        assert!(
+            rows.iter()
+                .all(|r| r.turn_ms.len() == 2 && r.storage_ms.len() == 2)
+        );
+        assert_eq!(keys.len(), 4 * 3);
+        assert!(keys[0].starts_with("linked:"), "{keys:?}");
+    }
+}
