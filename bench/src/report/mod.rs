@@ -219,11 +219,15 @@ impl Report {
             self.started_utc, self.duration_s, self.command
         ));
         let s = &self.settings;
-        out.push_str(&format!(
+        if self.phases.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!(
             "- turn = get(key) → visits+1 → save(key, attrs, SaveMode::expecting(version)) of a {} B attribute map, through Arc<dyn PersistenceAdapter>; \
              {:.1} s measured per phase after {} warm-up turns per user; {}\n\n",
             s.attributes_bytes, s.phase_s, s.warmup_per_key, s.runtime
         ));
+        }
         for t in [
             self.summary_table(),
             self.cpu_table(),
