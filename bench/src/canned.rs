@@ -47,11 +47,16 @@ pub fn dynamodb_json(v: &Value) -> Value {
 }
 
 impl Canned {
-    /// DynamoDB holding `attrs` (at version 5) under every key, in the adapter's layout.
+    /// DynamoDB holding `attrs` under every key, in the adapter's layout: the version
+    /// `<token>.5` and the latest write tokens.
     pub fn dynamodb(attrs: &Map<String, Value>) -> Self {
+        let tokens: Vec<Value> = (0..persistence_core::RECENT_TOKENS)
+            .map(|i| json!({"S": format!("{i:016x}")}))
+            .collect();
         let item = json!({"Item": {
             "attributes": dynamodb_json(&Value::Object(attrs.clone())),
-            "attributesVersion": {"N": "5"},
+            "attributesVersion": {"S": "0123456789abcdef0123456789abcdef.5"},
+            "attributesTokens": {"L": tokens},
         }});
         Self {
             service: Service::DynamoDb {
@@ -76,7 +81,8 @@ impl Canned {
                 let body = if target.ends_with(".GetItem") {
                     get_item.clone()
                 } else if target.ends_with(".UpdateItem") {
-                    br#"{"Attributes":{"attributesVersion":{"N":"6"}}}"#.to_vec()
+                    // The adapter and the raw save ask for no attributes back.
+                    b"{}".to_vec()
                 } else {
                     b"{}".to_vec()
                 };

@@ -16,6 +16,14 @@ Where DynamoDB and S3 are:
   otherwise                 LocalStack is started with scripts/emulator/localstack.sh
                             (LOCALSTACK_STATE_DIR if set) and stopped at the end
 
+Issue 22's rows (requests per five-turn skill session with and without the carried copy and
+the cache, bytes of a one-field change of a 350 KB map, session latency on DynamoDB behind a
+loopback proxy adding --rtt-ms against the official Python ASK SDK, the account-linking first
+turn with prefetch on and off) are part of every run; alone:
+  cargo run --release -p persistence-bench -- --sessions-only --quick    # ~15 s on a running emulator
+  cargo run --release -p persistence-bench -- --sessions-only --sessions 100
+The Python SDK comes from scripts/official-sdks.sh install (or ASK_SDK_PYTHON, --ask-python).
+
 --copy: `alexa-persistence copy dynamodb://T s3://B/P` on the emulator, against a plain boto3
 scan-and-put script, and the tool's peak memory as the number of keys grows. Build first:
   cargo build --release -p persistence-cli -p persistence-bench
@@ -64,6 +72,27 @@ pub struct Cli {
     /// worker per CPU, as #[tokio::main])
     #[arg(long, conflicts_with = "copy")]
     pub current_thread: bool,
+    /// Only issue 22's rows: requests per five-turn session, bytes of a 350 KB map's save,
+    /// session latency under an emulated network, the account-linking first turn
+    #[arg(long, conflicts_with_all = ["copy", "skip_sessions"])]
+    pub sessions_only: bool,
+    /// Do not measure session latency under the emulated network (nor account linking)
+    #[arg(long, conflicts_with = "copy")]
+    pub skip_sessions: bool,
+    /// Measured five-turn sessions per configuration, and account-linking first turns per row
+    /// [default: 20, quick 3]
+    #[arg(long, value_name = "N", conflicts_with = "copy")]
+    pub sessions: Option<usize>,
+    /// Round-trip time the loopback proxy adds in front of the emulator, ms (half each way)
+    #[arg(long, value_name = "MS", default_value_t = 10, conflicts_with = "copy")]
+    pub rtt_ms: u64,
+    /// The account-linking lookup's time at the fake userinfo endpoint, ms
+    #[arg(long, value_name = "MS", default_value_t = 20, conflicts_with = "copy")]
+    pub lookup_ms: u64,
+    /// Python with the official ASK SDK for the session rows [default: ASK_SDK_PYTHON, else
+    /// the venv of scripts/official-sdks.sh]
+    #[arg(long, value_name = "PATH", conflicts_with = "copy")]
+    pub ask_python: Option<PathBuf>,
     /// Measure `alexa-persistence copy` DynamoDB -> S3 against boto3 instead (options below)
     #[arg(long)]
     pub copy: bool,
@@ -138,6 +167,20 @@ pub struct Options {
     pub conversion: bool,
     pub keep_alive: bool,
     pub current_thread: bool,
+    /// Only issue 22's rows.
+    pub sessions_only: bool,
+    /// Session latency and account linking under the emulated network.
+    pub session_latency: bool,
+    /// Measured sessions (and first turns) per configuration.
+    pub sessions: usize,
+    /// Unmeasured sessions per configuration first.
+    pub session_warmup: usize,
+    /// The proxy's delay each way.
+    pub one_way: Duration,
+    /// The simulated userinfo lookup.
+    pub lookup: Duration,
+    /// Python with the official SDK, or why there is none.
+    pub python: Result<PathBuf, String>,
 }
 
 impl Options {
@@ -170,6 +213,18 @@ impl Options {
             conversion: !cli.skip_conversion,
             keep_alive: !cli.no_keep_alive,
             current_thread: cli.current_thread,
+            sessions_only: cli.sessions_only,
+            session_latency: !cli.skip_sessions,
+            sessions: cli
+                .sessions
+                .map_or(if quick { 3 } else { 20 }, |n| n.max(1)),
+            session_warmup: if quick { 1 } else { 2 },
+            one_way: Duration::from_micros(cli.rtt_ms * 500),
+            lookup: Duration::from_millis(cli.lookup_ms),
+            python: cli
+                .ask_python
+                .clone()
+                .map_or_else(crate::session::python::find, Ok),
         }
     }
 }
@@ -197,12 +252,35 @@ mod tests {
         assert_eq!(o.cold_runs, 7);
         assert_eq!((o.overhead_rounds, o.conversion_batches), (6, 5));
         assert_eq!(o.json, None);
+        assert!(!o.sessions_only && o.session_latency);
+        assert_eq!((o.sessions, o.session_warmup), (20, 2));
+        assert_eq!(o.one_way, Duration::from_millis(5), "10 ms RTT");
+        assert_eq!(o.lookup, Duration::from_millis(20));
 
         let q = Options::new(&parse(&["--quick"]).unwrap());
         assert_eq!(q.phase, Duration::from_secs(1));
         assert_eq!(q.cold_runs, 3);
         assert_eq!(q.overhead_phase, Duration::from_secs(1).mul_f64(0.6));
         assert_eq!((q.overhead_rounds, q.conversion_batches), (2, 3));
+        assert_eq!((q.sessions, q.session_warmup), (3, 1));
+        let s = Options::new(
+            &parse(&[
+                "--sessions-only",
+                "--sessions",
+                "50",
+                "--rtt-ms",
+                "20",
+                "--ask-python",
+                "/py",
+            ])
+            .unwrap(),
+        );
+        assert!(s.sessions_only);
+        assert_eq!(s.sessions, 50);
+        assert_eq!(s.one_way, Duration::from_millis(10));
+        assert_eq!(s.python, Ok(PathBuf::from("/py")));
+        assert!(parse(&["--sessions-only", "--skip-sessions"]).is_err());
+        assert!(parse(&["--copy", "--sessions-only"]).is_err());
     }
 
     #[test]

@@ -4,7 +4,16 @@
 //! cargo run --release -p persistence-bench                 # ~2.5 min: memory, SQLite, DynamoDB, S3
 //! cargo run --release -p persistence-bench -- --quick      # ~30 s smoke run
 //! cargo run --release -p persistence-bench -- --help        # every option (clap)
+//! cargo run --release -p persistence-bench -- --sessions-only --quick   # issue 22's rows only
 //! ```
+//!
+//! Issue 22's rows (module `session`): requests per five-turn session through the skill
+//! builder, before and after the carried copy and the cache, on every backend; the bytes of a
+//! one-field change of a 350 KB map (partial writes, in the bytes table); the session's turn
+//! latency and storage wait on DynamoDB behind a loopback proxy that adds a fixed delay each way
+//! (`--rtt-ms`, default 10), against the official Python ASK SDK running the same session
+//! (`bench/scripts/ask_session.py`); and the account-linking example's first turn with prefetch
+//! on and off (a fake userinfo endpoint answering after `--lookup-ms`).
 //!
 //! Without `AWS_ENDPOINT_URL` it starts LocalStack on loopback with
 //! `scripts/emulator/localstack.sh` (in `LOCALSTACK_STATE_DIR` if set, else a state directory of
@@ -25,10 +34,12 @@ mod cold;
 mod conversion;
 mod copybench;
 mod counting;
+mod delay;
 mod measure;
 mod report;
 mod requests;
 mod run;
+mod session;
 mod stats;
 mod sys;
 mod target;

@@ -15,6 +15,8 @@ use crate::cli::Options;
 use crate::counting::RequestCounter;
 use crate::report::{ColdRow, OverheadRow, PhaseRow, Report, RequestsRow, SaveBytesRows, Settings};
 use crate::run::{PhaseSpec, run_phase};
+use crate::session::latency::{self, LatencySpec};
+use crate::session::{self, Counter, Metered};
 use crate::stats::median;
 use crate::target::{Target, dynamodb_client, s3_client, sdk_config, unique_name};
 use crate::workload::{Store, sample_map};
@@ -186,13 +188,103 @@ pub async fn measure(opts: &Options, target: Option<&Target>) -> Result<Report, 
             continue;
         };
         let key = |phase: &str, i: usize| format!("amzn1.ask.account.bench-{run_id}-{phase}-{i}");
-        let keys = |phase: &str, n: usize| (0..n).map(|i| key(phase, i)).collect::<Vec<_>>();
         let mut remember = |ks: &[String]| {
             if matches!(target, Some(Target::Aws { .. })) {
                 written.extend(ks.iter().map(|k| (s.adapter.clone(), k.clone())));
             }
         };
 
+        if !opts.sessions_only {
+            measure_turns(opts, target, &s, backend, &key, &mut remember, &mut report).await?;
+        }
+
+        // Requests per turn.
+        if let Some((counting, counter)) = &s.counting {
+            eprintln!("bench: {b}: requests per turn");
+            let prefix = key("requests", 0);
+            let rows = requests::count(counting.as_ref(), counter, &prefix).await?;
+            remember(&["-returning", "-new", "-session"].map(|suffix| format!("{prefix}{suffix}")));
+            report.requests.push(RequestsRow { backend, rows });
+
+            eprintln!("bench: {b}: bytes of a save of a 350 KB map");
+            let old_save = s
+                .counting_dynamodb
+                .as_ref()
+                .map(|(client, table)| (client, table.as_str()));
+            let rows = requests::save_bytes(counting, counter, &prefix, old_save).await?;
+            remember(&[format!("{prefix}-large")]);
+            report.save_bytes.push(SaveBytesRows { backend, rows });
+        }
+
+        // Issue 22: requests per five-turn session through the skill builder.
+        eprintln!("bench: {b}: requests per five-turn session (skill builder)");
+        let prefix = key("sessions", 0);
+        let rows = match &s.counting {
+            Some((counting, counter)) => {
+                session::count(backend, counting.clone(), Counter::Sdk(counter), &prefix).await?
+            }
+            None => {
+                let metered = Metered::new(s.adapter.clone());
+                session::count(
+                    backend,
+                    Arc::new(metered.clone()),
+                    Counter::Adapter(&metered),
+                    &prefix,
+                )
+                .await?
+            }
+        };
+        remember(&session::count_keys(&prefix));
+        report.session_counts.extend(rows);
+
+        // Issue 22: session latency and account linking under an emulated network.
+        if let (Backend::DynamoDb, Some(t), true) = (backend, target, opts.session_latency) {
+            let spec = LatencySpec {
+                sessions: opts.sessions,
+                warmup: opts.session_warmup,
+                one_way: opts.one_way,
+                python: opts.python.as_ref().ok().cloned(),
+                python_missing: opts.python.as_ref().err().cloned(),
+                lookup: opts.lookup,
+                table: s.name.clone(),
+            };
+            let (r, ks) = latency::run(t, &spec, &key("latency", 0)).await?;
+            remember(&ks);
+            report.session_latency = Some(r);
+        }
+    }
+
+    if !written.is_empty() {
+        eprintln!("bench: deleting the {} keys written", written.len());
+        for (adapter, k) in &written {
+            adapter.delete(k).await?;
+        }
+    }
+
+    if opts.conversion && !opts.sessions_only {
+        eprintln!("bench: conversion throughput");
+        report.conversion = tokio::task::spawn_blocking({
+            let (batch, batches) = (opts.conversion_batch, opts.conversion_batches);
+            move || conversion::run(batch, batches)
+        })
+        .await??;
+    }
+    Ok(report)
+}
+
+/// Cold starts, CPU and latency phases, and the adapter against the raw SDK, for one backend.
+async fn measure_turns(
+    opts: &Options,
+    target: Option<&Target>,
+    s: &Setup,
+    backend: Backend,
+    key: &impl Fn(&str, usize) -> String,
+    remember: &mut impl FnMut(&[String]),
+    report: &mut Report,
+) -> Result<(), BoxError> {
+    let b = backend.name();
+    let keys = |phase: &str, n: usize| (0..n).map(|i| key(phase, i)).collect::<Vec<_>>();
+    {
         // Cold start first, while nothing else is running.
         let cold_keys = keys("cold", opts.cold_runs + 1);
         if backend.persists() {
@@ -302,42 +394,8 @@ pub async fn measure(opts: &Options, target: Option<&Target>) -> Result<Report, 
                 .overhead_canned
                 .push(OverheadRow::new(backend, &a, &r));
         }
-
-        // Requests per turn.
-        if let Some((counting, counter)) = &s.counting {
-            eprintln!("bench: {b}: requests per turn");
-            let prefix = key("requests", 0);
-            let rows = requests::count(counting.as_ref(), counter, &prefix).await?;
-            remember(&["-returning", "-new", "-session"].map(|suffix| format!("{prefix}{suffix}")));
-            report.requests.push(RequestsRow { backend, rows });
-
-            eprintln!("bench: {b}: bytes of a save of a 350 KB map");
-            let old_save = s
-                .counting_dynamodb
-                .as_ref()
-                .map(|(client, table)| (client, table.as_str()));
-            let rows = requests::save_bytes(counting.as_ref(), counter, &prefix, old_save).await?;
-            remember(&[format!("{prefix}-large")]);
-            report.save_bytes.push(SaveBytesRows { backend, rows });
-        }
     }
-
-    if !written.is_empty() {
-        eprintln!("bench: deleting the {} keys written", written.len());
-        for (adapter, k) in &written {
-            adapter.delete(k).await?;
-        }
-    }
-
-    if opts.conversion {
-        eprintln!("bench: conversion throughput");
-        report.conversion = tokio::task::spawn_blocking({
-            let (batch, batches) = (opts.conversion_batch, opts.conversion_batches);
-            move || conversion::run(batch, batches)
-        })
-        .await??;
-    }
-    Ok(report)
+    Ok(())
 }
 
 /// Runs `rounds` pairs of sequential phases, `a` on `ka` and `b` on `kb`, alternating which

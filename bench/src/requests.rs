@@ -168,11 +168,12 @@ pub const LARGE_MAP_BYTES: usize = 350_000;
 /// the same save as release 0.1.0 sent it: `UpdateItem` with `ReturnValues=UPDATED_NEW`,
 /// which made DynamoDB send the whole map back. Keys start with `key_prefix`.
 pub async fn save_bytes(
-    store: &dyn PersistenceAdapter,
+    store_arc: &std::sync::Arc<dyn PersistenceAdapter>,
     counter: &RequestCounter,
     key_prefix: &str,
     old_save: Option<(&aws_sdk_dynamodb::Client, &str)>,
 ) -> Result<Vec<SaveBytesRow>, BoxError> {
+    let store = store_arc.as_ref();
     let key = format!("{key_prefix}-large");
     let mut attrs = sample_map(LARGE_MAP_BYTES);
     let attributes_bytes = serde_json::to_vec(&attrs)?.len();
@@ -195,14 +196,56 @@ pub async fn save_bytes(
     measure("get (reads the whole map)", counter);
 
     bump(&mut attrs);
-    store
+    let version = store
         .save(
             &key,
             &Attributes::from(attrs.clone()),
             SaveMode::expecting(version.as_ref()),
         )
         .await?;
-    measure("save, conditional on the version read", counter);
+    measure(
+        "whole-map save: a map built by the caller, conditional on the version",
+        counter,
+    );
+
+    // Issue 22: the attributes as read, one field changed, saved on the version they were read
+    // at: DynamoDB writes only that field (`SET attributes.#n`); S3 has no partial write.
+    let mut read = store.get(&key).await?.ok_or("the large map vanished")?;
+    if read.version != version {
+        return Err("the large map changed under the benchmark".into());
+    }
+    counter.take();
+    counter.take_bytes();
+    bump(&mut read.attributes);
+    store
+        .save(
+            &key,
+            &read.attributes,
+            SaveMode::expecting(Some(&read.version)),
+        )
+        .await?;
+    attrs = read.attributes.clone().into_inner();
+    measure(
+        "save of the map as read, one field changed (DynamoDB: partial write)",
+        counter,
+    );
+
+    // The same change made by a skill handler (skill-builder's turn: get, change, save).
+    let skill = crate::session::skill(store_arc.clone(), true, true)?;
+    counter.take();
+    counter.take_bytes();
+    let turn = skill_testkit::Conversation::new(&skill)
+        .user(key.clone())
+        .launch()
+        .await?;
+    if turn.speech().is_empty() {
+        return Err("the one-field skill said nothing".into());
+    }
+    bump(&mut attrs);
+    measure(
+        "skill-builder turn: get, one field changed, save (bytes of both)",
+        counter,
+    );
 
     if let Some((client, table)) = old_save {
         use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};

@@ -193,8 +193,9 @@ pub async fn raw_dynamodb_get(
     let Some(mut item) = out.item else {
         return Ok(None);
     };
+    // The adapter's versions: `<token>.<n>` strings (see persistence-dynamodb's version.rs).
     let version = match item.remove("attributesVersion") {
-        Some(AttributeValue::N(n)) => n,
+        Some(AttributeValue::S(v)) => v,
         _ => return Err("item without a version".into()),
     };
     let attrs = match item.remove("attributes") {
@@ -204,7 +205,10 @@ pub async fn raw_dynamodb_get(
     Ok(Some((attrs, version)))
 }
 
-/// The adapter's conditional `UpdateItem`, by hand. Returns the new version.
+/// The adapter's conditional `UpdateItem`, by hand, in its item layout: the whole map, the
+/// version `<token>.<n>` (a fresh write token, the sequence number one past the version read),
+/// the token in its slot of the latest-tokens list (a new list for a new item), no expiry;
+/// conditional on the version read (or on the item not existing). Returns the new version.
 pub async fn raw_dynamodb_save(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -213,33 +217,48 @@ pub async fn raw_dynamodb_save(
     expected: Option<&str>,
 ) -> Result<String, BoxError> {
     let value: AttributeValue = serde_dynamo::to_attribute_value(attrs)?;
+    let token = persistence_core::unique_token();
+    let short = token[..16.min(token.len())].to_owned();
+    let previous = expected
+        .and_then(|v| v.rsplit_once('.'))
+        .and_then(|(_, n)| n.parse::<u64>().ok());
+    let seq = previous.map_or(0, |n| n + 1);
+    let version = format!("{token}.{seq}");
     let mut req = client
         .update_item()
         .table_name(table)
         .key("id", AttributeValue::S(key.to_owned()))
-        .update_expression("SET #a = :a, #v = if_not_exists(#v, :zero) + :one")
         .expression_attribute_names("#a", "attributes")
         .expression_attribute_names("#v", "attributesVersion")
+        .expression_attribute_names("#r", "attributesTokens")
+        .expression_attribute_names("#t", "ttl")
         .expression_attribute_values(":a", value)
-        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .return_values(ReturnValue::UpdatedNew);
+        .expression_attribute_values(":version", AttributeValue::S(version.clone()))
+        .return_values(ReturnValue::None);
+    req = match previous {
+        Some(_) => req
+            .update_expression(format!(
+                "SET #a = :a, #v = :version, #r[{}] = :token REMOVE #t",
+                seq % persistence_core::RECENT_TOKENS as u64
+            ))
+            .expression_attribute_values(":token", AttributeValue::S(short)),
+        None => req
+            .update_expression("SET #a = :a, #v = :version, #r = :tokens REMOVE #t")
+            .expression_attribute_values(
+                ":tokens",
+                AttributeValue::L(vec![AttributeValue::S(short)]),
+            ),
+    };
     req = match expected {
         Some(v) => req
             .condition_expression("#v = :expected")
-            .expression_attribute_values(":expected", AttributeValue::N(v.to_owned())),
+            .expression_attribute_values(":expected", AttributeValue::S(v.to_owned())),
         None => req
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", "id"),
     };
-    let out = req.send().await.map_err(|e| sdk_err("UpdateItem", e))?;
-    match out
-        .attributes
-        .and_then(|mut a| a.remove("attributesVersion"))
-    {
-        Some(AttributeValue::N(n)) => Ok(n),
-        _ => Err("UpdateItem returned no version".into()),
-    }
+    req.send().await.map_err(|e| sdk_err("UpdateItem", e))?;
+    Ok(version)
 }
 
 /// `GetObject` and `serde_json` for the body: the adapter's read, by hand.

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "dynamodb/partial_writes.rs"]
+mod partial_writes;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -4,12 +4,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+mod session;
 mod tables;
 
 use crate::cold::ColdResult;
 use crate::conversion::{ConversionRow, OPERATIONS};
 use crate::requests::{RequestRow, SESSION, SaveBytesRow};
 use crate::run::PhaseResult;
+use crate::session::SessionCountRow;
+use crate::session::latency::LatencyReport;
 use crate::stats::{Table, ms};
 use crate::sys::Machine;
 use crate::{Backend, median_of};
@@ -168,6 +171,10 @@ pub struct Report {
     pub cold: Vec<ColdRow>,
     /// Conversion throughput.
     pub conversion: Vec<ConversionRow>,
+    /// Issue 22: requests per five-turn session through the skill builder.
+    pub session_counts: Vec<SessionCountRow>,
+    /// Issue 22: session latency and the account-linking first turn under an emulated network.
+    pub session_latency: Option<LatencyReport>,
 }
 
 fn mib(kib: f64) -> f64 {
@@ -212,11 +219,15 @@ impl Report {
             self.started_utc, self.duration_s, self.command
         ));
         let s = &self.settings;
-        out.push_str(&format!(
+        if self.phases.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!(
             "- turn = get(key) → visits+1 → save(key, attrs, SaveMode::expecting(version)) of a {} B attribute map, through Arc<dyn PersistenceAdapter>; \
              {:.1} s measured per phase after {} warm-up turns per user; {}\n\n",
             s.attributes_bytes, s.phase_s, s.warmup_per_key, s.runtime
         ));
+        }
         for t in [
             self.summary_table(),
             self.cpu_table(),
@@ -225,6 +236,9 @@ impl Report {
             self.canned_table(),
             self.requests_table(),
             self.save_bytes_table(),
+            self.session_counts_table(),
+            self.session_latency_table(),
+            self.linking_table(),
             self.cold_table(),
             self.conversion_table(),
         ] {
