@@ -12,7 +12,15 @@
 //!
 //! DynamoDB requests are told apart by their `x-amz-target` header; everything else is treated
 //! as S3.
+//!
+//! S3 conditional deletes: LocalStack answers 501 to `If-Match` on `DeleteObject`, which real S3
+//! supports (and the S3 adapter uses). So that the checker exercises the adapter's real path,
+//! the proxy implements it as S3 does: under a per-object lock that every `PUT` and `DELETE`
+//! through the proxy also takes, it reads the object's ETag (`HEAD`) and answers 412
+//! `PreconditionFailed` when it differs, 404 `NoSuchKey` when there is no object, and otherwise
+//! forwards the delete without the header.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -149,6 +157,15 @@ struct Shared {
     enabled: AtomicBool,
     stats: Arc<ChaosStats>,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Per S3 object path: held by writes and deletes while they run upstream.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Shared {
+    fn lock_for(&self, path: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(path.to_owned()).or_default().clone()
+    }
 }
 
 /// A running chaos proxy on 127.0.0.1; dropping it stops accepting connections.
@@ -178,6 +195,7 @@ impl ChaosProxy {
             enabled: AtomicBool::new(true),
             stats: Arc::default(),
             client: Client::builder(TokioExecutor::new()).build_http(),
+            locks: Mutex::default(),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -332,7 +350,7 @@ async fn handle(
         _ => {}
     }
     // Forward in a task of its own: it runs to completion even if the client gives up.
-    let forwarded = tokio::spawn(forward(s.clone(), req));
+    let forwarded = tokio::spawn(forward(s.clone(), req, s3));
     let response = match forwarded.await {
         Ok(Ok(r)) => r,
         // The emulator could not be reached: as a gateway would.
@@ -359,15 +377,52 @@ async fn handle(
 async fn forward(
     s: Arc<Shared>,
     req: Request<Incoming>,
+    s3: bool,
 ) -> Result<Response<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let path = parts
         .uri
         .path_and_query()
-        .map_or("/", hyper::http::uri::PathAndQuery::as_str);
+        .map_or("/", hyper::http::uri::PathAndQuery::as_str)
+        .to_owned();
     let uri: hyper::Uri = format!("{}{}", s.upstream, path).parse()?;
-    let mut up = Request::builder().method(parts.method).uri(uri);
+    let method = parts.method.clone();
+    let mutating = s3 && (method == hyper::Method::PUT || method == hyper::Method::DELETE);
+    let lock = mutating.then(|| s.lock_for(parts.uri.path()));
+    let _held = match &lock {
+        Some(l) => Some(l.lock().await),
+        None => None,
+    };
+    if s3 && method == hyper::Method::DELETE {
+        if let Some(expected) = parts.headers.remove(hyper::header::IF_MATCH) {
+            let mut head = Request::builder().method(hyper::Method::HEAD).uri(uri.clone());
+            for (name, value) in &parts.headers {
+                head = head.header(name, value);
+            }
+            let found = s.client.request(head.body(Full::new(Bytes::new()))?).await?;
+            let unquote = |v: &[u8]| String::from_utf8_lossy(v).trim_matches('"').to_owned();
+            if found.status() == StatusCode::NOT_FOUND {
+                return Ok(s3_error(
+                    StatusCode::NOT_FOUND,
+                    "NoSuchKey",
+                    "The specified key does not exist.",
+                ));
+            }
+            let etag = found
+                .headers()
+                .get(hyper::header::ETAG)
+                .map(|v| unquote(v.as_bytes()));
+            if !found.status().is_success() || etag != Some(unquote(expected.as_bytes())) {
+                return Ok(s3_error(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold",
+                ));
+            }
+        }
+    }
+    let mut up = Request::builder().method(method).uri(uri);
     for (name, value) in &parts.headers {
         up = up.header(name, value);
     }

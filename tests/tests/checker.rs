@@ -30,6 +30,12 @@ use checker::backends::Backend;
 use checker::run::{Config, check_backend};
 
 async fn run(backend: Backend) {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let config = Config::from_env(backend);
     if let Err(report) = check_backend(backend, &config).await {
         panic!("{report}");
@@ -77,6 +83,7 @@ fn model_catches_known_anomalies() {
         ret,
         outcome,
         what: "update",
+        error: None,
     };
     let finals = |o: Option<Obs>| BTreeMap::from([("k".to_owned(), o)]);
     let clean = [
@@ -99,6 +106,7 @@ fn model_catches_known_anomalies() {
         ret: 7,
         outcome: Outcome::Ok,
         what: "delete_if",
+        error: None,
     });
     assert!(found(None, &removed).is_empty());
     assert!(found(Some(obs(&["a"], 1)), &removed)[0].starts_with("acked delete undone"));

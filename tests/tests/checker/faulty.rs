@@ -11,8 +11,13 @@ use std::time::Duration;
 
 use persistence_core::{
     Attributes, Error, ListOptions, Pages, PersistenceAdapter, RedactedKey, Result, SaveOptions,
-    RECENT_TOKENS, Stored, Version, async_trait, unique_token,
+    Stored, Version, async_trait, unique_token,
 };
+
+/// How many of its latest write tokens an item keeps, as documented
+/// (`persistence_core::RECENT_TOKENS`). Written out rather than read from the code under test, so
+/// that a store that remembers fewer is caught rather than accommodated.
+const CONTRACT_RECENT_TOKENS: u64 = 8;
 
 /// Fault probabilities per call.
 #[derive(Clone, Copy, Debug)]
@@ -233,7 +238,7 @@ impl FaultyAdapter {
         let _gate = self.stats.delete_gate.lock().await;
         let (now_saves, now_deletes) = self.stats.traffic(key);
         let on_top = now_saves.saturating_sub(saves + 1);
-        if now_deletes != deletes || on_top >= RECENT_TOKENS as u64 - 1 {
+        if now_deletes != deletes || on_top >= CONTRACT_RECENT_TOKENS - 1 {
             return Err(self.lost("save", key));
         }
         let r = self.inner.save_with(key, attributes, &options).await;

@@ -73,6 +73,8 @@ pub enum Event {
         ret: u64,
         outcome: Outcome,
         what: &'static str,
+        /// The error's variant, when it failed.
+        error: Option<&'static str>,
     },
     /// A conditional removal of exactly what `seen` lists (delete_if after a get, a skill's
     /// Reset turn after its load).
@@ -83,6 +85,8 @@ pub enum Event {
         ret: u64,
         outcome: Outcome,
         what: &'static str,
+        /// The error's variant, when it failed.
+        error: Option<&'static str>,
     },
     /// A read. `fresh`: it read storage at some instant within [inv, ret] (a get, a turn's
     /// load that its acknowledged write was conditional on), rather than a copy a session

@@ -21,7 +21,14 @@ struct Append {
     inv: u64,
     ret: u64,
     outcome: Outcome,
-    what: &'static str,
+    what: String,
+}
+
+fn describe(what: &str, error: Option<&str>) -> String {
+    match error {
+        Some(e) => format!("{what}, {e}"),
+        None => what.to_owned(),
+    }
 }
 
 struct Remove {
@@ -29,7 +36,7 @@ struct Remove {
     inv: u64,
     ret: u64,
     outcome: Outcome,
-    what: &'static str,
+    what: String,
 }
 
 struct Read {
@@ -69,7 +76,7 @@ impl KeyHistory {
         let mut seen = HashSet::new();
         for id in &obs.ids {
             if !seen.insert(id.as_str()) {
-                let what = self.appends.get(id).map_or("?", |a| a.what);
+                let what = self.appends.get(id).map_or("?", |a| a.what.as_str());
                 out.push(format!(
                     "duplicate id: {id} ({what}) appears twice in {label} of {key}"
                 ));
@@ -142,6 +149,7 @@ pub fn check(events: &[Event], finals: &BTreeMap<String, Option<Obs>>) -> Vec<St
                 ret,
                 outcome,
                 what,
+                error,
             } => {
                 keys.entry(key.clone()).or_default().appends.insert(
                     id.clone(),
@@ -149,7 +157,7 @@ pub fn check(events: &[Event], finals: &BTreeMap<String, Option<Obs>>) -> Vec<St
                         inv: *inv,
                         ret: *ret,
                         outcome: *outcome,
-                        what,
+                        what: describe(what, *error),
                     },
                 );
             }
@@ -160,12 +168,13 @@ pub fn check(events: &[Event], finals: &BTreeMap<String, Option<Obs>>) -> Vec<St
                 ret,
                 outcome,
                 what,
+                error,
             } => keys.entry(key.clone()).or_default().removes.push(Remove {
                 seen: seen.iter().cloned().collect(),
                 inv: *inv,
                 ret: *ret,
                 outcome: *outcome,
-                what,
+                what: describe(what, *error),
             }),
             Event::Read {
                 key,

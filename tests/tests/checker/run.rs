@@ -273,7 +273,52 @@ async fn history(
         }
     }
     let mut anomalies = history.anomalies();
-    anomalies.extend(model::check(&history.events(), &finals));
+    anomalies.extend(collapse(model::check(&history.events(), &finals)));
+    if !anomalies.is_empty() && std::env::var_os("CHECKER_DUMP").is_some() {
+        dump(&history, &anomalies, &finals);
+    }
     let (faults, kinds) = store.faults();
     Ok((history, faults, kinds, anomalies))
+}
+
+/// One line per anomaly kind and id (the first read that showed it), with how many reads
+/// showed it.
+fn collapse(found: Vec<String>) -> Vec<String> {
+    let mut seen: Vec<(String, String, usize)> = Vec::new();
+    for a in found {
+        let head = match a.split_once(": ") {
+            Some((kind, rest)) => format!("{kind}: {}", rest.split(' ').next().unwrap_or("")),
+            None => a.clone(),
+        };
+        match seen.iter_mut().find(|(h, _, _)| *h == head) {
+            Some(e) => e.2 += 1,
+            None => seen.push((head, a, 1)),
+        }
+    }
+    seen.into_iter()
+        .map(|(_, a, n)| if n > 1 { format!("{a} [and {} more]", n - 1) } else { a })
+        .collect()
+}
+
+/// `CHECKER_DUMP=1`: prints the history of every key an anomaly names, in real-time order.
+fn dump(history: &History, anomalies: &[String], finals: &BTreeMap<String, Option<Obs>>) {
+    use super::history::Event;
+    let mut events = history.events();
+    events.sort_by_key(|e| match e {
+        Event::Append { inv, .. } | Event::Remove { inv, .. } | Event::Read { inv, .. } => *inv,
+    });
+    for (key, fin) in finals {
+        if !anomalies.iter().any(|a| a.contains(key.as_str())) {
+            continue;
+        }
+        eprintln!("---- history of {key} (final: {fin:?})");
+        for e in &events {
+            let k = match e {
+                Event::Append { key, .. } | Event::Remove { key, .. } | Event::Read { key, .. } => key,
+            };
+            if k == key {
+                eprintln!("  {e:?}");
+            }
+        }
+    }
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use skill_builder::{HandlerError, Skill, SkillBuilder, SkillError, Turn, TurnResult};
 use skill_testkit::Conversation;
 
-use super::history::{Event, History, Obs, Outcome, write_outcome};
+use super::history::{Event, History, Obs, Outcome, variant, write_outcome};
 
 /// What each turn (by id) loaded on its handler's last run.
 #[derive(Clone, Default)]
@@ -206,6 +206,7 @@ impl Device {
                     ret,
                     outcome,
                     what: "Count turn",
+                    error: err.map(variant),
                 }),
                 "Reset" => {
                     if let Some(o) = obs {
@@ -216,6 +217,7 @@ impl Device {
                             ret,
                             outcome,
                             what: "Reset turn",
+                            error: err.map(variant),
                         });
                     }
                 }

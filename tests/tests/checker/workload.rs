@@ -167,6 +167,7 @@ impl Client {
             ret,
             outcome,
             what: "update",
+            error: r.as_ref().err().map(variant),
         });
     }
 
@@ -196,6 +197,7 @@ impl Client {
             ret,
             outcome,
             what: "CAS append",
+            error: r.as_ref().err().map(variant),
         });
     }
 
@@ -218,6 +220,7 @@ impl Client {
             ret,
             outcome,
             what: "delete_if",
+            error: r.as_ref().err().map(variant),
         });
     }
 
