@@ -56,6 +56,9 @@ pub struct ChaosConfig {
     pub aborted_409: f64,
     /// How long a held answer is held.
     pub hold: Duration,
+    /// Faults for the first requests, in order (the rates apply after them): to reproduce one
+    /// sequence exactly.
+    pub script: Vec<ChaosFault>,
 }
 
 impl ChaosConfig {
@@ -71,6 +74,22 @@ impl ChaosConfig {
             hold_after: 0.02,
             aborted_409: 0.03,
             hold: Duration::from_millis(1_500),
+            script: Vec::new(),
+        }
+    }
+
+    /// Exactly `script` for the first requests, then nothing.
+    pub fn scripted(script: Vec<ChaosFault>) -> Self {
+        Self {
+            seed: 0,
+            throttle: 0.0,
+            error_before: 0.0,
+            error_after: 0.0,
+            cut_after: 0.0,
+            hold_after: 0.0,
+            aborted_409: 0.0,
+            hold: Duration::from_millis(1_500),
+            script,
         }
     }
 }
@@ -154,6 +173,7 @@ struct Shared {
     upstream: String,
     config: ChaosConfig,
     rng: Mutex<fastrand::Rng>,
+    script: Mutex<std::collections::VecDeque<ChaosFault>>,
     enabled: AtomicBool,
     stats: Arc<ChaosStats>,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -191,6 +211,7 @@ impl ChaosProxy {
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             rng: Mutex::new(fastrand::Rng::with_seed(config.seed)),
+            script: Mutex::new(config.script.iter().copied().collect()),
             config,
             enabled: AtomicBool::new(true),
             stats: Arc::default(),
@@ -253,6 +274,14 @@ impl std::error::Error for Cut {}
 fn decide(s: &Shared, s3: bool) -> ChaosFault {
     if !s.enabled.load(Ordering::SeqCst) {
         return ChaosFault::Pass;
+    }
+    if let Some(f) = s
+        .script
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop_front()
+    {
+        return f;
     }
     let r = s.rng.lock().unwrap_or_else(|p| p.into_inner()).f64();
     let c = &s.config;
@@ -394,32 +423,38 @@ async fn forward(
         Some(l) => Some(l.lock().await),
         None => None,
     };
-    if s3 && method == hyper::Method::DELETE {
-        if let Some(expected) = parts.headers.remove(hyper::header::IF_MATCH) {
-            let mut head = Request::builder().method(hyper::Method::HEAD).uri(uri.clone());
-            for (name, value) in &parts.headers {
-                head = head.header(name, value);
-            }
-            let found = s.client.request(head.body(Full::new(Bytes::new()))?).await?;
-            let unquote = |v: &[u8]| String::from_utf8_lossy(v).trim_matches('"').to_owned();
-            if found.status() == StatusCode::NOT_FOUND {
-                return Ok(s3_error(
-                    StatusCode::NOT_FOUND,
-                    "NoSuchKey",
-                    "The specified key does not exist.",
-                ));
-            }
-            let etag = found
-                .headers()
-                .get(hyper::header::ETAG)
-                .map(|v| unquote(v.as_bytes()));
-            if !found.status().is_success() || etag != Some(unquote(expected.as_bytes())) {
-                return Ok(s3_error(
-                    StatusCode::PRECONDITION_FAILED,
-                    "PreconditionFailed",
-                    "At least one of the pre-conditions you specified did not hold",
-                ));
-            }
+    if s3
+        && method == hyper::Method::DELETE
+        && let Some(expected) = parts.headers.remove(hyper::header::IF_MATCH)
+    {
+        let mut head = Request::builder()
+            .method(hyper::Method::HEAD)
+            .uri(uri.clone());
+        for (name, value) in &parts.headers {
+            head = head.header(name, value);
+        }
+        let found = s
+            .client
+            .request(head.body(Full::new(Bytes::new()))?)
+            .await?;
+        let unquote = |v: &[u8]| String::from_utf8_lossy(v).trim_matches('"').to_owned();
+        if found.status() == StatusCode::NOT_FOUND {
+            return Ok(s3_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.",
+            ));
+        }
+        let etag = found
+            .headers()
+            .get(hyper::header::ETAG)
+            .map(|v| unquote(v.as_bytes()));
+        if !found.status().is_success() || etag != Some(unquote(expected.as_bytes())) {
+            return Ok(s3_error(
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            ));
         }
     }
     let mut up = Request::builder().method(method).uri(uri);

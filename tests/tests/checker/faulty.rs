@@ -289,7 +289,10 @@ impl PersistenceAdapter for FaultyAdapter {
                 let _ = self.save_through(key, attributes, options).await;
                 Err(self.lost("save", key))
             }
-            Fault::LoseAndRetry => self.lose_and_retry(key, attributes, options, retry_pause).await,
+            Fault::LoseAndRetry => {
+                self.lose_and_retry(key, attributes, options, retry_pause)
+                    .await
+            }
             Fault::None => self.save_through(key, attributes, options).await,
         }
     }

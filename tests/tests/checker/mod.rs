@@ -6,5 +6,6 @@ pub mod faulty;
 pub mod history;
 pub mod model;
 pub mod run;
+pub mod s3_lost_answers;
 pub mod turns;
 pub mod workload;

@@ -39,7 +39,7 @@ impl Config {
     pub fn from_env(backend: Backend) -> Self {
         let seed = env_num("CHECKER_SEED").unwrap_or_else(|| fastrand::u64(..) >> 16);
         let (ops, histories) = if backend.on_emulator() {
-            (30, 2)
+            (40, 2)
         } else {
             (60, 4)
         };
@@ -296,7 +296,13 @@ fn collapse(found: Vec<String>) -> Vec<String> {
         }
     }
     seen.into_iter()
-        .map(|(_, a, n)| if n > 1 { format!("{a} [and {} more]", n - 1) } else { a })
+        .map(|(_, a, n)| {
+            if n > 1 {
+                format!("{a} [and {} more]", n - 1)
+            } else {
+                a
+            }
+        })
         .collect()
 }
 
@@ -314,7 +320,9 @@ fn dump(history: &History, anomalies: &[String], finals: &BTreeMap<String, Optio
         eprintln!("---- history of {key} (final: {fin:?})");
         for e in &events {
             let k = match e {
-                Event::Append { key, .. } | Event::Remove { key, .. } | Event::Read { key, .. } => key,
+                Event::Append { key, .. } | Event::Remove { key, .. } | Event::Read { key, .. } => {
+                    key
+                }
             };
             if k == key {
                 eprintln!("  {e:?}");

@@ -264,19 +264,15 @@ impl Client {
             (Some(lo), Some(hi)) => Some((lo, hi)),
             _ => None,
         };
-        self.history.count(
-            self.outcome_of(&r, "blind save"),
-            r.as_ref().err(),
-        );
+        self.history
+            .count(self.outcome_of(&r, "blind save"), r.as_ref().err());
         self.owned_after(&r, Some(Val { id, expires }), "blind save");
     }
 
     async fn owned_delete(&mut self) {
         let r = self.adapter.delete(&self.own).await;
-        self.history.count(
-            self.outcome_of(&r, "blind delete"),
-            r.as_ref().err(),
-        );
+        self.history
+            .count(self.outcome_of(&r, "blind delete"), r.as_ref().err());
         self.owned_after(&r, None, "blind delete");
     }
 
