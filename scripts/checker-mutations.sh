@@ -28,18 +28,18 @@ if [[ -z ${AWS_ENDPOINT_URL:-} && " $backends " == *" dynamodb "* || -z ${AWS_EN
   exit "$rc"
 fi
 
-# name | patch | expected anomaly (extended regex on the checker's output) | backends it affects
+# name ; patch ; expected anomaly (extended regex on the checker's output) ; backends it affects
 # Bug 3 has three forms: the core's token memory (in-process backends: they recognise a write
 # by the item's recent tokens alone; DynamoDB and S3 then answer OutcomeUnknown, not Conflict,
 # so nothing is applied twice there), and each cloud adapter's own recognition of a lost answer.
 all="memory sqlite files dynamodb s3"
 dup='ANOMALY .*(duplicate id|failed write landed: [^ ]+ \([^)]*Conflict\))'
 mutations=(
-  "1 equal changes merge|tests/checker/mutations/1-equal-changes-merge.patch|ANOMALY .*counter mismatch|$all"
-  "2 blind delete after loading nothing|tests/checker/mutations/2-blind-delete-after-loading-nothing.patch|ANOMALY .*acked append lost: u[0-9]|$all"
-  "3 only the current token (core)|tests/checker/mutations/3-only-the-current-token.patch|$dup|memory sqlite files"
-  "3 only the current token (DynamoDB adapter)|tests/checker/mutations/3-dynamodb-only-the-current-token.patch|$dup|dynamodb"
-  "3 only the current token (S3 adapter)|tests/checker/mutations/3-s3-only-the-current-token.patch|$dup|s3"
+  "1 equal changes merge;tests/checker/mutations/1-equal-changes-merge.patch;ANOMALY .*counter mismatch;$all"
+  "2 blind delete after loading nothing;tests/checker/mutations/2-blind-delete-after-loading-nothing.patch;ANOMALY .*acked append lost: u[0-9];$all"
+  "3 only the current token (core);tests/checker/mutations/3-only-the-current-token.patch;$dup;memory sqlite files"
+  "3 only the current token (DynamoDB adapter);tests/checker/mutations/3-dynamodb-only-the-current-token.patch;$dup;dynamodb"
+  "3 only the current token (S3 adapter);tests/checker/mutations/3-s3-only-the-current-token.patch;$dup;s3"
 )
 
 applied=""
@@ -85,9 +85,9 @@ for b in $backends; do
 done
 
 for m in "${mutations[@]}"; do
-  IFS='|' read -r name patch expect targets <<<"$m"
-  targets=$(for b in $targets; do [[ " $backends " == *" $b "* ]] && echo "$b"; done)
-  [[ -z $targets ]] && continue
+  IFS=';' read -r name patch expect targets <<<"$m"
+  targets=$(for b in $targets; do if [[ " $backends " == *" $b "* ]]; then echo "$b"; fi; done)
+  if [[ -z $targets ]]; then continue; fi
   echo "checker-mutations: mutation $name" >&2
   git apply "$patch"
   applied=$patch
