@@ -183,19 +183,25 @@ impl Device {
             };
             let key = self.user.clone();
             if let Some(o) = &obs {
-                // A load an acknowledged write was conditional on was storage at that instant;
-                // a Peek's load is, unless the session carried a copy.
-                let fresh = match intent {
-                    "Peek" => !carried && outcome == Outcome::Ok,
-                    _ => outcome == Outcome::Ok,
-                };
+                // A load from storage is a read within the turn. A copy the session carried
+                // may be stale: it is only known current when a Count's conditional write on it
+                // was acknowledged (a Reset's delete of a version already gone is acknowledged
+                // too, so it proves nothing).
+                let fresh = !carried || (intent == "Count" && outcome == Outcome::Ok);
                 self.history.push(Event::Read {
                     key: key.clone(),
                     obs: Some(o.clone()),
                     inv,
                     ret,
                     fresh,
-                    what: "turn's load",
+                    what: match (intent, carried) {
+                        ("Count", false) => "Count turn's load",
+                        ("Count", true) => "Count turn's load (carried copy)",
+                        ("Reset", false) => "Reset turn's load",
+                        ("Reset", true) => "Reset turn's load (carried copy)",
+                        (_, false) => "Peek turn's load",
+                        (_, true) => "Peek turn's load (carried copy)",
+                    },
                 });
             }
             match intent {
