@@ -139,7 +139,13 @@ impl Device {
             };
             let id = format!("{}.{}", self.tag, seq);
             let mode = if self.rng.bool() { "typed" } else { "untyped" };
-            let delay = self.rng.u64(0..2_000).to_string();
+            // Between its load and its write a turn waits a little (a Reset up to 30 ms, about
+            // one cloud round trip), so that the other device's turns land in between.
+            let delay = match intent {
+                "Reset" => self.rng.u64(0..30_000),
+                _ => self.rng.u64(0..2_000),
+            }
+            .to_string();
             let inv = self.history.now();
             let r = self
                 .conversation
