@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+pub mod chaos;
 pub mod proxy;
 
 use aws_config::{BehaviorVersion, Region};
