@@ -163,6 +163,13 @@ pub struct SaveOptions {
     /// instead of [`Error::Conflict`], and writes nothing, even when other writers saved on top
     /// of it since (up to [`RECENT_TOKENS`](crate::RECENT_TOKENS) writes in all). A token must
     /// never be used for two different writes.
+    ///
+    /// The record of recent tokens lives with the stored item, so a delete of the key removes
+    /// it: a resend after the write was deleted is judged as a new write (a create-only resend
+    /// writes again and undoes that delete; an `IfVersion` resend is a `Conflict` for a write
+    /// that did land). Resend only while the key cannot have been deleted meanwhile, or treat a
+    /// resend's answer as unknown. The adapters' own retries never resend a create-only or blind
+    /// write after a lost answer for this reason.
     pub token: Option<String>,
 }
 

@@ -124,19 +124,16 @@ fn model_catches_known_anomalies() {
 
 /// S3 bugs the checker found, reduced to exact fault sequences (`checker/s3_lost_answers.rs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "S3 adapter bug found by the checker: a delete_if that landed is reported as Backend"]
 async fn s3_delete_if_that_landed_then_was_throttled_is_not_a_definite_failure() {
     checker::s3_lost_answers::delete_if_landed_then_throttled().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "S3 adapter bug found by the checker: a delete_if that landed is reported as Conflict"]
 async fn s3_delete_if_that_landed_before_a_recreate_is_not_a_conflict() {
     checker::s3_lost_answers::delete_if_landed_then_recreated().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "S3 adapter bug found by the checker: a save that landed is reported as Backend when its settling read fails"]
 async fn s3_save_that_landed_then_could_not_be_settled_is_outcome_unknown() {
     checker::s3_lost_answers::save_landed_then_settling_read_throttled().await;
 }
@@ -148,7 +145,7 @@ async fn s3_save_that_landed_then_could_not_be_settled_is_outcome_unknown() {
 /// `Conflict` for a write that landed. The checker's `FaultyAdapter` therefore never resends
 /// across a delete (see tests/checker/README.md).
 #[tokio::test]
-#[ignore = "contract gap found by the checker: a token resend after a delete writes again"]
+#[ignore = "known limit, documented on SaveOptions::token: a token resend after a delete writes again"]
 async fn a_resend_after_a_delete_does_not_write_again() {
     use persistence_core::{Attributes, PersistenceAdapter, SaveMode, SaveOptions, unique_token};
     let store = persistence_memory::MemoryAdapter::new();
