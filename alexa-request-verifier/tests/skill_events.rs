@@ -3,29 +3,13 @@
 //! request is refused before anything is downloaded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use alexa_request_verifier::{RequestVerifier, VerifyError};
+use alexa_request_verifier::VerifyError;
 use alexa_request_verifier_testkit::{
-    CHAIN_HOST, CHAIN_URL, ChainServer, Serve, SigningCertSpec, TestCa, headers, now, request_body,
-    request_body_of_type, sign, signing_key,
+    CHAIN_URL, headers, now, request_body, request_body_of_type, sign, signing_key,
 };
 
-struct Setup {
-    server: ChainServer,
-    verifier: RequestVerifier,
-}
-
-impl Setup {
-    async fn good() -> Self {
-        let ca = TestCa::new("Skill Events Test Root");
-        let chain = ca.signing_chain(&SigningCertSpec::default());
-        let server = ChainServer::start(ca.server_config(CHAIN_HOST), Serve::ok(chain)).await;
-        let verifier = RequestVerifier::builder()
-            .insecure_trust_roots_for_tests([ca.root_der()])
-            .insecure_connect_to_loopback_for_tests(server.port())
-            .build();
-        Self { server, verifier }
-    }
-}
+mod common;
+use common::Setup;
 
 /// Skill events (`AlexaSkillEvent.*`) are delivered late: they get an hour, as in Amazon's
 /// Python SDK; everything else keeps 150 s.

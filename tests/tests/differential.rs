@@ -48,6 +48,8 @@ mod driver;
 mod facts;
 #[path = "differential/generate.rs"]
 mod generate;
+#[path = "differential/limits.rs"]
+mod limits;
 #[path = "differential/properties.rs"]
 mod properties;
 #[path = "differential/tagged.rs"]
@@ -409,42 +411,42 @@ fn node_dynamodb_types() {
 
 #[test]
 fn python_dynamodb_nesting_limit() {
-    facts::dynamodb_nesting(Sdk::Python);
+    limits::dynamodb_nesting(Sdk::Python);
 }
 
 #[test]
 fn node_dynamodb_nesting_limit() {
-    facts::dynamodb_nesting(Sdk::Node);
+    limits::dynamodb_nesting(Sdk::Node);
 }
 
 #[test]
 fn python_s3_deep_nesting() {
-    facts::s3_nesting(Sdk::Python);
+    limits::s3_nesting(Sdk::Python);
 }
 
 #[test]
 fn node_s3_deep_nesting() {
-    facts::s3_nesting(Sdk::Node);
+    limits::s3_nesting(Sdk::Node);
 }
 
 #[test]
 fn python_dynamodb_large_maps() {
-    facts::large_maps(Sdk::Python, Backend::DynamoDb);
+    limits::large_maps(Sdk::Python, Backend::DynamoDb);
 }
 
 #[test]
 fn node_dynamodb_large_maps() {
-    facts::large_maps(Sdk::Node, Backend::DynamoDb);
+    limits::large_maps(Sdk::Node, Backend::DynamoDb);
 }
 
 #[test]
 fn python_s3_large_maps() {
-    facts::large_maps(Sdk::Python, Backend::S3);
+    limits::large_maps(Sdk::Python, Backend::S3);
 }
 
 #[test]
 fn node_s3_large_maps() {
-    facts::large_maps(Sdk::Node, Backend::S3);
+    limits::large_maps(Sdk::Node, Backend::S3);
 }
 
 /// The comparisons themselves (no emulator): each difference of type or digits the property

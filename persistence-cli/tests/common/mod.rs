@@ -5,8 +5,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use futures::StreamExt;
+use persistence_core::{Attributes, Entry, ListOptions, PersistenceAdapter, Stored};
 use persistence_integration_tests::emulator;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The tool, run against the emulator, in `dir` (where default checkpoints go).
 pub struct Tool {
@@ -102,4 +105,30 @@ impl Run {
             )
         })
     }
+}
+
+/// Everything `store` lists as live, by key; panics on a key listed twice.
+pub async fn contents(
+    store: &dyn PersistenceAdapter,
+    include_expired: bool,
+) -> BTreeMap<String, Stored> {
+    let mut out = BTreeMap::new();
+    let mut pages = store.entries(&ListOptions::default().include_expired(include_expired));
+    while let Some(page) = pages.next().await {
+        for Entry { key, stored } in page.unwrap() {
+            assert!(
+                out.insert(key.clone(), stored).is_none(),
+                "{key} listed twice"
+            );
+        }
+    }
+    out
+}
+
+/// The exact text of attribute `name` (numbers with all their digits).
+pub fn exact_text(attributes: &Attributes, name: &str) -> String {
+    attributes
+        .exact(name)
+        .map(|v| v.to_json_text())
+        .unwrap_or_else(|| attributes[name].to_string())
 }
