@@ -108,10 +108,11 @@ check(env.get("ALEXA_SKILL_ID") == {"Ref": "SkillId"}, "function: ALEXA_SKILL_ID
 sources = {
     "SKILL_PERSISTENCE": ROOT / "skill-builder/src/storage.rs",
     "DYNAMODB_PERSISTENCE_TABLE_NAME": ROOT / "skill-builder/src/storage.rs",
-    "ALEXA_SKILL_ID": ROOT / "skill-examples/src/demo.rs",
+    "ALEXA_SKILL_ID": ROOT / "skill-builder/src/skill/builder.rs",
 }
 for name, path in sources.items():
-    check(f'"{name}"' in path.read_text(), f"{path.relative_to(ROOT)} no longer reads {name}")
+    # The constant the code reads the variable by (`pub const ..: &str = "NAME";`).
+    check(f'= "{name}";' in path.read_text(), f"{path.relative_to(ROOT)} no longer reads {name}")
 events = p.get("Events", {})
 alexa = [e for e in events.values() if e.get("Type") == "AlexaSkill"]
 check(len(events) == 1 and len(alexa) == 1, "function: exactly one event, the AlexaSkill trigger")

@@ -22,10 +22,7 @@ pub fn endpoint_overridden(service_variable: &str) -> bool {
 /// # Errors
 /// [`Error::NotConfigured`] when no region is found, naming `region_variable` and `AWS_REGION`.
 pub async fn load_config(region: Option<String>, region_variable: &str) -> Result<SdkConfig> {
-    let (retry, timeout) = client_config();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry)
-        .timeout_config(timeout);
+    let mut loader = loader();
     if let Some(region) = region {
         loader = loader.region(Region::new(region));
     }
@@ -36,4 +33,27 @@ pub async fn load_config(region: Option<String>, region_variable: &str) -> Resul
         });
     }
     Ok(config)
+}
+
+/// The configuration [`load_config`] loads, for a client whose region may come from a store URL
+/// (`?region=REGION`) instead: `url_has_region` says whether it does, and the URL's region is set
+/// on the client by the caller.
+///
+/// # Errors
+/// [`Error::NotConfigured`] when neither the environment nor the URL gives a region.
+pub async fn load_config_for_url(url_has_region: bool) -> Result<SdkConfig> {
+    let config = loader().load().await;
+    if config.region().is_none() && !url_has_region {
+        return Err(Error::NotConfigured {
+            what: "no AWS region: set AWS_REGION or add ?region=REGION to the URL".into(),
+        });
+    }
+    Ok(config)
+}
+
+fn loader() -> aws_config::ConfigLoader {
+    let (retry, timeout) = client_config();
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry)
+        .timeout_config(timeout)
 }

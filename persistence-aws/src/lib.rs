@@ -26,7 +26,7 @@ use persistence_core::{RedactedKey, Result, budget};
 #[cfg(feature = "from-env")]
 mod env;
 #[cfg(feature = "from-env")]
-pub use env::{endpoint_overridden, load_config, var};
+pub use env::{endpoint_overridden, load_config, load_config_for_url, var};
 
 /// Retry and timeout settings that fit Alexa's 8-second answer budget (see
 /// [`persistence_core::budget`]): 3 attempts with exponential back-off for throttling, 5xx and

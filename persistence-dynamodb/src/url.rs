@@ -98,17 +98,17 @@ impl fmt::Display for DynamoDbUrl {
 
 #[cfg(feature = "from-env")]
 mod from_url {
-    use aws_config::{BehaviorVersion, SdkConfig};
+    use aws_config::SdkConfig;
     use aws_sdk_dynamodb::config::Region;
-    use persistence_core::{Error, Result};
+    use persistence_core::Result;
 
     use super::DynamoDbUrl;
-    use crate::{DynamoDbAdapter, DynamoDbAdapterBuilder, client_config};
+    use crate::{DynamoDbAdapter, DynamoDbAdapterBuilder};
 
     impl DynamoDbAdapter {
         /// The adapter for the table a URL names (`dynamodb://TABLE[?region=REGION]`), with the
         /// standard AWS environment (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
-        /// credentials) and [`client_config`]'s time budget.
+        /// credentials) and [`client_config`](crate::client_config)'s time budget.
         ///
         /// ```no_run
         /// # async fn run() -> persistence_core::Result<()> {
@@ -117,17 +117,7 @@ mod from_url {
         /// ```
         pub async fn from_url(url: &str) -> Result<Self> {
             let url = DynamoDbUrl::parse(url)?;
-            let (retry, timeout) = client_config();
-            let config = aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(retry)
-                .timeout_config(timeout)
-                .load()
-                .await;
-            if config.region().is_none() && url.region.is_none() {
-                return Err(Error::NotConfigured {
-                    what: "no AWS region: set AWS_REGION or add ?region=REGION to the URL".into(),
-                });
-            }
+            let config = persistence_aws::load_config_for_url(url.region.is_some()).await?;
             Ok(Self::builder_from_url(&url, &config).build())
         }
 

@@ -140,18 +140,18 @@ impl fmt::Display for S3Url {
 
 #[cfg(feature = "from-env")]
 mod from_url {
-    use aws_config::{BehaviorVersion, SdkConfig};
+    use aws_config::SdkConfig;
     use aws_sdk_s3::config::Region;
-    use persistence_core::{Error, Result};
+    use persistence_core::Result;
 
     use super::S3Url;
-    use crate::{S3Adapter, S3AdapterBuilder, client_config};
+    use crate::{S3Adapter, S3AdapterBuilder};
 
     impl S3Adapter {
         /// The adapter for the bucket and prefix a URL names (`s3://BUCKET[/PREFIX]`), with the
         /// standard AWS environment (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
-        /// credentials) and [`client_config`]'s time budget. Path-style addressing when an
-        /// endpoint is set (emulators).
+        /// credentials) and [`client_config`](crate::client_config)'s time budget. Path-style
+        /// addressing when an endpoint is set (emulators).
         ///
         /// ```no_run
         /// # async fn run() -> persistence_core::Result<()> {
@@ -160,17 +160,7 @@ mod from_url {
         /// ```
         pub async fn from_url(url: &str) -> Result<Self> {
             let url = S3Url::parse(url)?;
-            let (retry, timeout) = client_config();
-            let config = aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(retry)
-                .timeout_config(timeout)
-                .load()
-                .await;
-            if config.region().is_none() && url.region.is_none() {
-                return Err(Error::NotConfigured {
-                    what: "no AWS region: set AWS_REGION or add ?region=REGION to the URL".into(),
-                });
-            }
+            let config = persistence_aws::load_config_for_url(url.region.is_some()).await?;
             Ok(Self::builder_from_url(&url, &config).build())
         }
 
