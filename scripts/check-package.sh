@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly LIBRARIES=(persistence-core persistence-memory persistence-dynamodb persistence-s3 persistence-sqlite persistence-file alexa-skill-model alexa-request-verifier skill-builder persistence-cli)
+readonly LIBRARIES=(persistence-core persistence-aws persistence-cache persistence-memory persistence-dynamodb persistence-s3 persistence-sqlite persistence-file alexa-skill-model alexa-request-verifier skill-builder skill-testkit persistence-cli)
 # Crates whose directories belong to another change in flight: they get their LICENSE-MIT and
 # LICENSE-APACHE links (like skill-builder's) from it. Listed here so that this check says so
 # instead of failing, and fails once they have them (then remove them from the list).
