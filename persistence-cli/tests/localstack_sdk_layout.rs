@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 use persistence_integration_tests::{
-    dynamodb_adapter, dynamodb_client, new_bucket, s3_client, unique_name,
+    av_from_json, dynamodb_adapter, dynamodb_client, new_bucket, s3_client, unique_name,
 };
 use serde_json::Value;
 
@@ -43,7 +43,7 @@ fn fixtures() -> Vec<Fixture> {
                 .as_object()
                 .unwrap()
                 .iter()
-                .map(|(k, v)| (k.clone(), av(v)))
+                .map(|(k, v)| (k.clone(), av_from_json(v)))
                 .collect(),
             s3_body: base64::engine::general_purpose::STANDARD
                 .decode(v["s3_body_base64"].as_str().unwrap())
@@ -52,27 +52,6 @@ fn fixtures() -> Vec<Fixture> {
     }
     assert!(out.len() >= 10, "fixtures missing from {dir:?}");
     out
-}
-
-/// DynamoDB's low-level JSON to an AttributeValue.
-fn av(v: &Value) -> AttributeValue {
-    let (ty, inner) = v.as_object().unwrap().iter().next().unwrap();
-    match ty.as_str() {
-        "S" => AttributeValue::S(inner.as_str().unwrap().to_owned()),
-        "N" => AttributeValue::N(inner.as_str().unwrap().to_owned()),
-        "BOOL" => AttributeValue::Bool(inner.as_bool().unwrap()),
-        "NULL" => AttributeValue::Null(true),
-        "L" => AttributeValue::L(inner.as_array().unwrap().iter().map(av).collect()),
-        "M" => AttributeValue::M(
-            inner
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), av(v)))
-                .collect(),
-        ),
-        other => panic!("fixture type {other}"),
-    }
 }
 
 /// Reads keys back the way the official Python adapters do (boto3 in LocalStack's virtualenv):

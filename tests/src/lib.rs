@@ -357,3 +357,30 @@ pub fn erased<A: PersistenceAdapter + 'static>(
 ) -> Option<(Arc<dyn PersistenceAdapter>, usize)> {
     adapter.map(|a| (Arc::new(a) as Arc<dyn PersistenceAdapter>, max_key_bytes))
 }
+
+/// DynamoDB's low-level JSON (`{"S": "x"}`, `{"M": {...}}`) to an AttributeValue.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub fn av_from_json(v: &serde_json::Value) -> aws_sdk_dynamodb::types::AttributeValue {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::Value;
+    let Value::Object(m) = v else {
+        panic!("not an attribute value: {v}")
+    };
+    let (ty, inner) = m.iter().next().unwrap();
+    match ty.as_str() {
+        "S" => AttributeValue::S(inner.as_str().unwrap().to_owned()),
+        "N" => AttributeValue::N(inner.as_str().unwrap().to_owned()),
+        "BOOL" => AttributeValue::Bool(inner.as_bool().unwrap()),
+        "NULL" => AttributeValue::Null(true),
+        "L" => AttributeValue::L(inner.as_array().unwrap().iter().map(av_from_json).collect()),
+        "M" => AttributeValue::M(
+            inner
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), av_from_json(v)))
+                .collect(),
+        ),
+        other => panic!("fixture type {other} not handled"),
+    }
+}

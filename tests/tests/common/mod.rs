@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use persistence_core::Attributes;
+use persistence_integration_tests::av_from_json;
 use serde_json::Value;
 
 /// One item/object written by an official ASK SDK adapter (see tests/data/ask-sdk-layout/README.md).
@@ -48,28 +49,4 @@ pub fn fixtures() -> Vec<Fixture> {
     assert!(out.len() >= 10, "fixtures missing from {dir:?}");
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
-}
-
-/// DynamoDB's low-level JSON (`{"S": "x"}`, `{"M": {...}}`) to an AttributeValue.
-pub fn av_from_json(v: &Value) -> AttributeValue {
-    let Value::Object(m) = v else {
-        panic!("not an attribute value: {v}")
-    };
-    let (ty, inner) = m.iter().next().unwrap();
-    match ty.as_str() {
-        "S" => AttributeValue::S(inner.as_str().unwrap().to_owned()),
-        "N" => AttributeValue::N(inner.as_str().unwrap().to_owned()),
-        "BOOL" => AttributeValue::Bool(inner.as_bool().unwrap()),
-        "NULL" => AttributeValue::Null(true),
-        "L" => AttributeValue::L(inner.as_array().unwrap().iter().map(av_from_json).collect()),
-        "M" => AttributeValue::M(
-            inner
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), av_from_json(v)))
-                .collect(),
-        ),
-        other => panic!("fixture type {other} not handled"),
-    }
 }
